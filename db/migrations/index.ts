@@ -1,0 +1,7 @@
+// Every migration, in order. A static list (not a folder scan) so it works the same under tsx, bundlers and Docker.
+import type { Migration } from 'kysely';
+import * as initial from './2026_11_26_0001_initial.js';
+
+export const migrations: Record<string, Migration> = {
+  '2026_11_26_0001_initial': initial,
+};

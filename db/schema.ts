@@ -1,0 +1,118 @@
+// The one Kysely `Database` interface: what the tables look like today.
+// Migrations under db/migrations are frozen in time and never import this file.
+import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
+import type { Anomaly, Fix, LineString, ShipmentStatus, ShipmentThresholds, StopStatus, StopType } from '../domain/types.js';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export type ApiKeyRole = 'admin' | 'dispatcher' | 'viewer' | 'device';
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface ApiKeysTable {
+  /** Public part of the key, also its primary key; the secret is never stored, only its hash. */
+  id: string;
+  tenant_id: string;
+  role: ApiKeyRole;
+  name: string;
+  secret_hash: string;
+  device_id: string | null;
+  created_at: CreatedAt;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface ShipmentsTable {
+  id: string;
+  tenant_id: string;
+  reference: string;
+  status: ShipmentStatus;
+  workflow_id: string;
+  /** Hash of the create body: an identical repeat returns the shipment, a different body is a conflict. */
+  request_hash: string;
+  carrier_id: string | null;
+  vehicle_id: string | null;
+  driver_id: string | null;
+  device_id: string | null;
+  route: JSONColumnType<LineString | null, LineString | null, LineString | null>;
+  thresholds: JSONColumnType<ShipmentThresholds, ShipmentThresholds, ShipmentThresholds>;
+  open_anomalies: ColumnType<string[], string[] | undefined, string[]>;
+  anomalies: JSONColumnType<Anomaly[], Anomaly[] | undefined, Anomaly[]>;
+  last_position: JSONColumnType<Fix | null, Fix | null | undefined, Fix | null>;
+  next_eta: Timestamp | null;
+  cancellation: JSONColumnType<{ reason: string; at: string } | null, { reason: string; at: string } | null | undefined, { reason: string; at: string } | null>;
+  /** Monotonic counter from the workflow: a retried or late write never rolls the projection back. */
+  projection_version: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface StopsTable {
+  shipment_id: string;
+  sequence: number;
+  tenant_id: string;
+  type: StopType;
+  name: string;
+  lat: number;
+  lon: number;
+  geofence_radius_m: number;
+  window_start: Timestamp | null;
+  window_end: Timestamp | null;
+  planned_dwell_min: number | null;
+  status: ColumnType<StopStatus, StopStatus | undefined, StopStatus>;
+  arrived_at: Timestamp | null;
+  departed_at: Timestamp | null;
+  eta: Timestamp | null;
+}
+
+export interface PositionsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  shipment_id: string | null;
+  device_id: string | null;
+  recorded_at: Timestamp;
+  received_at: CreatedAt;
+  lat: number;
+  lon: number;
+  speed_kmh: number | null;
+  heading_deg: number | null;
+  accuracy_m: number | null;
+  temperature_c: number | null;
+  /** Outbox mark: null until the fix has been signalled to its shipment's workflow. */
+  signalled_at: Timestamp | null;
+}
+
+export interface ShipmentEventsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  shipment_id: string;
+  /** Deterministic key from the workflow (e.g. `ARRIVED:2`): a retried activity inserts nothing twice. */
+  event_key: string;
+  type: string;
+  occurred_at: Timestamp;
+  stop_sequence: number | null;
+  data: JSONColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
+  actor: string | null;
+  inserted_at: CreatedAt;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  shipments: ShipmentsTable;
+  stops: StopsTable;
+  positions: PositionsTable;
+  shipment_events: ShipmentEventsTable;
+}
+
+export type ShipmentRow = Selectable<ShipmentsTable>;
+export type StopRow = Selectable<StopsTable>;
+export type PositionRow = Selectable<PositionsTable>;
+export type NewPosition = Insertable<PositionsTable>;
+export type ShipmentEventRow = Selectable<ShipmentEventsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;

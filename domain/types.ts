@@ -1,0 +1,118 @@
+// Plain types of the freight domain, shared by workflows, activities and the API.
+// No runtime code here: workflows import it and must stay deterministic.
+
+export interface LatLon {
+  lat: number;
+  lon: number;
+}
+
+/** One GPS reading from a device. Times are ISO-8601 UTC strings. */
+export interface Fix extends LatLon {
+  recordedAt: string;
+  speedKmh?: number;
+  headingDeg?: number;
+  accuracyM?: number;
+  temperatureC?: number;
+}
+
+export type StopType = 'pickup' | 'delivery' | 'waypoint';
+export type StopStatus = 'PENDING' | 'ARRIVED' | 'DEPARTED';
+export type ShipmentStatus = 'PLANNED' | 'IN_TRANSIT' | 'AT_STOP' | 'DELIVERED' | 'CANCELLED';
+export const SHIPMENT_STATUSES: readonly ShipmentStatus[] = ['PLANNED', 'IN_TRANSIT', 'AT_STOP', 'DELIVERED', 'CANCELLED'];
+export const ACTIVE_STATUSES: readonly ShipmentStatus[] = ['PLANNED', 'IN_TRANSIT', 'AT_STOP'];
+
+export interface TimeWindow {
+  start: string;
+  end: string;
+}
+
+export interface StopPlan {
+  sequence: number;
+  type: StopType;
+  name: string;
+  location: LatLon;
+  geofenceRadiusM: number;
+  window?: TimeWindow;
+  plannedDwellMin?: number;
+}
+
+export interface LineString {
+  type: 'LineString';
+  coordinates: [number, number][];
+}
+
+export type AnomalyType =
+  | 'SIGNAL_LOST'
+  | 'LONG_DWELL'
+  | 'UNPLANNED_STOP'
+  | 'OFF_ROUTE'
+  | 'LATE'
+  | 'OUT_OF_SEQUENCE'
+  | 'TEMPERATURE_EXCURSION';
+
+export interface ShipmentThresholds {
+  signalLossMin?: number;
+  longDwellMin?: number;
+  unplannedStopMin?: number;
+  offRouteCorridorM?: number;
+  lateToleranceMin?: number;
+}
+
+export interface Assignment {
+  carrierId?: string;
+  vehicleId?: string;
+  driverId?: string;
+  deviceId?: string;
+}
+
+/** Everything the workflow needs to know about a shipment; fixed at creation (assignment may change). */
+export interface ShipmentPlan extends Assignment {
+  tenantId: string;
+  shipmentId: string;
+  reference: string;
+  createdAt: string;
+  stops: StopPlan[];
+  route?: LineString;
+  thresholds: ShipmentThresholds;
+}
+
+export type MilestoneType = 'ARRIVED' | 'DEPARTED';
+
+export interface Milestone {
+  type: MilestoneType;
+  stopSequence: number;
+  at: string;
+}
+
+export interface Anomaly {
+  type: AnomalyType;
+  status: 'open' | 'resolved';
+  openedAt: string;
+  resolvedAt?: string;
+  stopSequence?: number;
+  detail?: string;
+}
+
+export interface StopProgress extends StopPlan {
+  status: StopStatus;
+  arrivedAt?: string;
+  departedAt?: string;
+  eta?: string;
+}
+
+/** The shipment as clients see it (DESIGN §4 "Shipment state"). */
+export interface ShipmentView extends Assignment {
+  id: string;
+  reference: string;
+  status: ShipmentStatus;
+  createdAt: string;
+  updatedAt?: string;
+  workflowId: string;
+  stops: StopProgress[];
+  route?: LineString;
+  lastPosition?: Fix;
+  eta?: string;
+  anomalies: Anomaly[];
+  milestones: Milestone[];
+  cancellation?: { reason: string; at: string };
+}

