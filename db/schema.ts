@@ -25,6 +25,7 @@ export interface ApiKeysTable {
   created_at: CreatedAt;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  created_by_key_id: string | null;
 }
 
 export interface ShipmentsTable {
@@ -101,6 +102,60 @@ export interface ShipmentEventsTable {
   inserted_at: CreatedAt;
 }
 
+export interface CarriersTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  scac: string | null;
+  contact_email: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface DriversTable {
+  id: string;
+  tenant_id: string;
+  carrier_id: string | null;
+  name: string;
+  phone: string | null;
+  license_number: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface VehiclesTable {
+  id: string;
+  tenant_id: string;
+  carrier_id: string | null;
+  plate: string;
+  kind: ColumnType<string, string | undefined, string>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface DevicesTable {
+  id: string;
+  tenant_id: string;
+  /** IMEI or serial number, unique per tenant. */
+  external_id: string;
+  kind: ColumnType<string, string | undefined, string>;
+  vehicle_id: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** Who did what to the tenant's configuration (keys, fleet), with the acting key. */
+export interface AuditEventsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  actor_key_id: string | null;
+  action: string;
+  entity_type: string;
+  entity_id: string;
+  data: JSONColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
+  occurred_at: CreatedAt;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -108,6 +163,11 @@ export interface Database {
   stops: StopsTable;
   positions: PositionsTable;
   shipment_events: ShipmentEventsTable;
+  carriers: CarriersTable;
+  drivers: DriversTable;
+  vehicles: VehiclesTable;
+  devices: DevicesTable;
+  audit_events: AuditEventsTable;
 }
 
 export type ShipmentRow = Selectable<ShipmentsTable>;

@@ -1,7 +1,9 @@
 // Every migration, in order. A static list (not a folder scan) so it works the same under tsx, bundlers and Docker.
 import type { Migration } from 'kysely';
 import * as initial from './2026_11_26_0001_initial.js';
+import * as fleetAndAudit from './2026_11_26_0002_fleet_and_audit.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_26_0001_initial': initial,
+  '2026_11_26_0002_fleet_and_audit': fleetAndAudit,
 };
