@@ -50,12 +50,30 @@ export type AnomalyType =
   | 'OUT_OF_SEQUENCE'
   | 'TEMPERATURE_EXCURSION';
 
+export interface TemperatureRange {
+  minC: number;
+  maxC: number;
+}
+
+/**
+ * Anomaly thresholds: tenant defaults and per-shipment overrides share this shape
+ * (domain/anomalies/config.ts resolves them; field docs live there).
+ */
 export interface ShipmentThresholds {
   signalLossMin?: number;
   longDwellMin?: number;
+  dwellToleranceMin?: number;
   unplannedStopMin?: number;
+  stationarySpeedKmh?: number;
+  stationaryRadiusM?: number;
   offRouteCorridorM?: number;
+  offRouteReentryM?: number;
+  offRouteConsecutiveFixes?: number;
   lateToleranceMin?: number;
+  lateRecoveryMin?: number;
+  temperatureRange?: TemperatureRange;
+  temperatureExcursionMin?: number;
+  temperatureHysteresisC?: number;
 }
 
 export interface Assignment {
