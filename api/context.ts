@@ -1,0 +1,74 @@
+// What every route sees: dependencies, configuration and per-request variables.
+import type { Kysely } from 'kysely';
+import type { Client } from '@temporalio/client';
+import type { Database } from '../db/schema.js';
+import type { Logger } from '../infra/logger.js';
+import type { Env } from '../infra/env.js';
+import { DEFAULT_WORKFLOW_SETTINGS, SHIPMENT_TASK_QUEUE } from '../workflows/contract.js';
+import type { AuthContext } from './auth.js';
+import type { SignalOutbox } from './signal-outbox.js';
+
+export interface ApiConfig {
+  taskQueue: string;
+  /** Fixes further than this in the future are rejected. */
+  maxClockSkewSeconds: number;
+  deliveryGraceMs: number;
+  maxSignalsPerRun: number;
+  /** How long GET /v1/shipments/:id waits for the workflow's query before answering from the projection. */
+  queryTimeoutMs: number;
+  /** How long a cancel waits for the workflow to accept or reject the update. */
+  updateTimeoutMs: number;
+  bodyLimitBytes: number;
+}
+
+export const DEFAULT_API_CONFIG: ApiConfig = {
+  taskQueue: SHIPMENT_TASK_QUEUE,
+  maxClockSkewSeconds: 120,
+  deliveryGraceMs: DEFAULT_WORKFLOW_SETTINGS.deliveryGraceMs,
+  maxSignalsPerRun: DEFAULT_WORKFLOW_SETTINGS.maxSignalsPerRun,
+  queryTimeoutMs: 3_000,
+  updateTimeoutMs: 15_000,
+  // 1,000 fixes with every optional field are ~200 kB of JSON.
+  bodyLimitBytes: 1024 * 1024,
+};
+
+export function apiConfigFromEnv(env: Env): ApiConfig {
+  return {
+    ...DEFAULT_API_CONFIG,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    maxClockSkewSeconds: env.MAX_CLOCK_SKEW_SECONDS,
+    deliveryGraceMs: env.DELIVERY_GRACE_MINUTES * 60_000,
+  };
+}
+
+export interface AppDeps {
+  db: Kysely<Database>;
+  temporal: Client;
+  logger: Logger;
+  config?: Partial<ApiConfig>;
+  /** Defaults to an outbox signalling through `temporal`; tests inject one to simulate failures. */
+  outbox?: SignalOutbox;
+}
+
+export interface RouteDeps {
+  db: Kysely<Database>;
+  temporal: Client;
+  config: ApiConfig;
+  outbox: SignalOutbox;
+}
+
+/** Fields added to the request's log line once known. */
+export interface LogFields {
+  tenantId?: string;
+  keyId?: string;
+  shipmentId?: string;
+  workflowId?: string;
+}
+
+export interface AppEnv {
+  Variables: {
+    auth: AuthContext;
+    logger: Logger;
+    logFields: LogFields;
+  };
+}

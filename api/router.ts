@@ -1,0 +1,28 @@
+// Every resource router shares the validation hook, so a zod failure anywhere becomes the same
+// problem+json with one `errors` entry per offending field.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Kysely } from 'kysely';
+import type { Database, ShipmentRow } from '../db/schema.js';
+import { findShipment } from '../db/repositories/shipments.js';
+import type { AppEnv } from './context.js';
+import { notFound, validationProblem, zodFieldErrors } from './problem.js';
+import type { ZodError } from 'zod';
+
+export function validationHook(result: { success: true } | { success: false; error: ZodError }): void {
+  if (!result.success) throw validationProblem(zodFieldErrors(result.error));
+}
+
+export function createRouter(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+}
+
+export const bearerSecurity = [{ bearerAuth: [] }];
+
+/** The caller's tenant's shipment or a 404 that looks the same whether it is missing or someone else's. */
+export async function loadShipment(c: Context<AppEnv>, db: Kysely<Database>, shipmentId: string): Promise<ShipmentRow> {
+  const row = await findShipment(db, c.get('auth').tenantId, shipmentId);
+  if (!row) throw notFound('Shipment not found.');
+  c.set('logFields', { ...c.get('logFields'), shipmentId: row.id, workflowId: row.workflow_id });
+  return row;
+}

@@ -1,0 +1,261 @@
+// Request and response schemas: the same zod objects validate requests and generate /openapi.json.
+import { z } from '@hono/zod-openapi';
+import { SHIPMENT_STATUSES } from '../domain/types.js';
+
+const ANOMALY_TYPES = ['SIGNAL_LOST', 'LONG_DWELL', 'UNPLANNED_STOP', 'OFF_ROUTE', 'LATE', 'OUT_OF_SEQUENCE', 'TEMPERATURE_EXCURSION'] as const;
+const STOP_TYPES = ['pickup', 'delivery', 'waypoint'] as const;
+
+export const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with Z or an offset' });
+const latitude = z.number().min(-90, 'must be between -90 and 90').max(90, 'must be between -90 and 90');
+const longitude = z.number().min(-180, 'must be between -180 and 180').max(180, 'must be between -180 and 180');
+const id = z.string().trim().min(1).max(100);
+
+export const LatLonSchema = z.strictObject({ lat: latitude, lon: longitude }).openapi('LatLon');
+
+export const FixSchema = z
+  .strictObject({
+    recordedAt: isoTime,
+    lat: latitude,
+    lon: longitude,
+    speedKmh: z.number().min(0).max(400).optional(),
+    headingDeg: z.number().min(0).max(360).optional(),
+    accuracyM: z.number().min(0).max(100_000).optional(),
+    temperatureC: z.number().min(-100).max(150).optional(),
+  })
+  .openapi('Fix', { example: { recordedAt: '2026-11-26T08:00:00Z', lat: 45.7485, lon: 4.8467, speedKmh: 0 } });
+
+export const MAX_POSITIONS_PER_REQUEST = 1000;
+
+export const PositionsBodySchema = z
+  .strictObject({
+    positions: z
+      .array(FixSchema)
+      .min(1, 'at least one position is required')
+      .max(MAX_POSITIONS_PER_REQUEST, `at most ${MAX_POSITIONS_PER_REQUEST} positions per request`),
+  })
+  .openapi('PositionsBody');
+
+export const PositionsAcceptedSchema = z
+  .object({
+    accepted: z.number().int().openapi({ description: 'Fixes stored by this request' }),
+    duplicates: z.number().int().openapi({ description: 'Fixes already stored (repeats are ignored)' }),
+    shipmentClosed: z.boolean().optional().openapi({ description: 'The shipment workflow has completed: fixes are stored but no longer processed' }),
+  })
+  .openapi('PositionsAccepted');
+
+const LineStringSchema = z
+  .strictObject({
+    type: z.literal('LineString'),
+    coordinates: z.array(z.tuple([longitude, latitude])).min(2, 'a LineString needs at least two positions'),
+  })
+  .openapi('LineString', { description: 'GeoJSON LineString; coordinates are [lon, lat]' });
+
+const WindowSchema = z
+  .strictObject({ start: isoTime, end: isoTime })
+  .refine((w) => Date.parse(w.end) > Date.parse(w.start), { message: 'end must be after start', path: ['end'] });
+
+export const StopInputSchema = z
+  .strictObject({
+    type: z.enum(STOP_TYPES),
+    name: z.string().trim().min(1).max(200),
+    location: LatLonSchema,
+    geofenceRadiusM: z.number().positive().max(50_000).default(300),
+    window: WindowSchema.optional(),
+    plannedDwellMin: z.number().min(0).max(7 * 24 * 60).optional(),
+  })
+  .openapi('StopInput');
+
+const minutes = z.number().positive().max(30 * 24 * 60);
+export const ThresholdsSchema = z
+  .strictObject({
+    signalLossMin: minutes.optional(),
+    longDwellMin: minutes.optional(),
+    unplannedStopMin: minutes.optional(),
+    offRouteCorridorM: z.number().positive().max(100_000).optional(),
+    lateToleranceMin: minutes.optional(),
+  })
+  .openapi('Thresholds');
+
+export const CreateShipmentSchema = z
+  .strictObject({
+    reference: z.string().trim().min(1).max(100),
+    stops: z.array(StopInputSchema).min(2, 'a shipment needs at least a pickup and a delivery').max(100),
+    route: LineStringSchema.optional(),
+    carrierId: id.optional(),
+    vehicleId: id.optional(),
+    driverId: id.optional(),
+    deviceId: id.optional(),
+    thresholds: ThresholdsSchema.default({}),
+  })
+  .openapi('CreateShipment', {
+    example: {
+      reference: 'PO-1234',
+      stops: [
+        { type: 'pickup', name: 'Lyon DC', location: { lat: 45.7485, lon: 4.8467 }, geofenceRadiusM: 500, plannedDwellMin: 45 },
+        { type: 'delivery', name: 'Paris XV', location: { lat: 48.8414, lon: 2.2873 }, geofenceRadiusM: 300 },
+      ],
+      deviceId: 'tracker-42',
+      thresholds: { signalLossMin: 30, longDwellMin: 120 },
+    },
+  });
+export type CreateShipmentBody = z.infer<typeof CreateShipmentSchema>;
+
+const AnomalySchema = z
+  .object({
+    type: z.enum(ANOMALY_TYPES),
+    status: z.enum(['open', 'resolved']),
+    openedAt: z.string(),
+    resolvedAt: z.string().optional(),
+    stopSequence: z.number().int().optional(),
+    detail: z.string().optional(),
+  })
+  .openapi('Anomaly');
+
+const StopViewSchema = z
+  .object({
+    sequence: z.number().int(),
+    type: z.enum(STOP_TYPES),
+    name: z.string(),
+    location: LatLonSchema,
+    geofenceRadiusM: z.number(),
+    window: z.object({ start: z.string(), end: z.string() }).optional(),
+    plannedDwellMin: z.number().optional(),
+    status: z.enum(['PENDING', 'ARRIVED', 'DEPARTED']),
+    arrivedAt: z.string().optional(),
+    departedAt: z.string().optional(),
+    eta: z.string().optional(),
+  })
+  .openapi('StopView');
+
+export const ShipmentViewSchema = z
+  .object({
+    id: z.string().uuid(),
+    reference: z.string(),
+    status: z.enum(SHIPMENT_STATUSES as [string, ...string[]]),
+    createdAt: z.string(),
+    updatedAt: z.string().optional(),
+    workflowId: z.string(),
+    carrierId: z.string().optional(),
+    vehicleId: z.string().optional(),
+    driverId: z.string().optional(),
+    deviceId: z.string().optional(),
+    stops: z.array(StopViewSchema),
+    route: LineStringSchema.optional(),
+    lastPosition: FixSchema.optional(),
+    eta: z.string().optional(),
+    anomalies: z.array(AnomalySchema),
+    milestones: z.array(z.object({ type: z.enum(['ARRIVED', 'DEPARTED']), stopSequence: z.number().int(), at: z.string() })),
+    cancellation: z.object({ reason: z.string(), at: z.string() }).optional(),
+  })
+  .openapi('Shipment');
+
+export const ShipmentSummarySchema = z
+  .object({
+    id: z.string().uuid(),
+    reference: z.string(),
+    status: z.enum(SHIPMENT_STATUSES as [string, ...string[]]),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    workflowId: z.string(),
+    carrierId: z.string().optional(),
+    vehicleId: z.string().optional(),
+    driverId: z.string().optional(),
+    deviceId: z.string().optional(),
+    openAnomalies: z.array(z.string()),
+    lastPosition: FixSchema.optional(),
+    eta: z.string().optional(),
+  })
+  .openapi('ShipmentSummary');
+
+const nextCursor = z.string().nullable().openapi({ description: 'Pass as `cursor` to get the next page; null on the last page' });
+
+export const ShipmentListSchema = z.object({ items: z.array(ShipmentSummarySchema), nextCursor }).openapi('ShipmentList');
+
+export const limitParam = (max: number, fallback: number) =>
+  z.coerce.number().int('must be an integer').min(1).max(max).default(fallback).openapi({ description: `Page size (1..${max})` });
+const cursorParam = z.string().min(1).max(500).optional().openapi({ description: 'Opaque cursor from a previous page' });
+
+export const ListShipmentsQuerySchema = z.object({
+  status: z.enum(SHIPMENT_STATUSES as [string, ...string[]]).optional(),
+  carrierId: id.optional(),
+  anomaly: z.enum(ANOMALY_TYPES).optional().openapi({ description: 'Only shipments with this anomaly open' }),
+  reference: id.optional(),
+  limit: limitParam(200, 50),
+  cursor: cursorParam,
+});
+
+export const ShipmentIdParamSchema = z.object({
+  id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: '6f1c2b1e-8a7d-4c1e-9a51-2f9e7f3b8e10' }),
+});
+export const DeviceIdParamSchema = z.object({ deviceId: z.string().min(1).max(100).openapi({ param: { name: 'deviceId', in: 'path' } }) });
+
+export const TimelineQuerySchema = z.object({ limit: limitParam(500, 100), cursor: cursorParam });
+
+export const TimelineEventSchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    occurredAt: z.string(),
+    stopSequence: z.number().int().optional(),
+    data: z.record(z.string(), z.unknown()),
+    actor: z.string().optional(),
+  })
+  .openapi('TimelineEvent');
+export const TimelineSchema = z.object({ items: z.array(TimelineEventSchema), nextCursor }).openapi('Timeline');
+
+export const PositionsQuerySchema = z
+  .object({ from: isoTime.optional(), to: isoTime.optional(), limit: limitParam(5000, 1000), cursor: cursorParam })
+  .refine((q) => !q.from || !q.to || Date.parse(q.to) >= Date.parse(q.from), { message: 'to must not be before from', path: ['to'] });
+
+export const StoredPositionSchema = FixSchema.extend({
+  id: z.string(),
+  shipmentId: z.string().optional(),
+  deviceId: z.string().optional(),
+  receivedAt: z.string(),
+}).openapi('StoredPosition');
+export const PositionListSchema = z.object({ items: z.array(StoredPositionSchema), nextCursor }).openapi('PositionList');
+
+export const CancelBodySchema = z.strictObject({ reason: z.string().trim().min(1).max(500) }).openapi('CancelShipment');
+
+export const FeatureCollectionSchema = z
+  .object({
+    type: z.literal('FeatureCollection'),
+    features: z.array(
+      z.object({
+        type: z.literal('Feature'),
+        geometry: z.object({ type: z.enum(['Point', 'LineString']), coordinates: z.unknown() }),
+        properties: z.record(z.string(), z.unknown()),
+      }),
+    ),
+  })
+  .openapi('TrackFeatureCollection', { description: 'GeoJSON: the driven track, the stops and the planned route' });
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+export const HealthSchema = z.object({ status: z.literal('ok') }).openapi('Health');
+export const ReadySchema = z
+  .object({ status: z.literal('ok'), checks: z.object({ postgres: z.string(), temporal: z.string() }) })
+  .openapi('Ready');
+
+export const problemContent = { 'application/problem+json': { schema: ProblemSchema } };
+export const problemResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, { description: PROBLEM_DESCRIPTIONS[s] ?? 'Error', content: problemContent }]));
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'Validation failed (errors name each field)',
+  401: 'Missing or invalid API key',
+  403: 'The key role may not do this',
+  404: 'Not found (including another tenant\'s object)',
+  409: 'Conflict with the current state',
+  413: 'Body too large',
+  503: 'A dependency is unavailable; retry',
+};
