@@ -1,0 +1,147 @@
+// Raw fixes: append-only, stored once however often they are sent, plus the signal outbox
+// (`signalled_at` stays null until the fix has been delivered to its shipment's workflow).
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database, NewPosition, PositionRow } from '../schema.js';
+import type { Fix } from '../../domain/types.js';
+import { BIGINT_PATTERN, decodeCursor, microsText, pageOf } from './pagination.js';
+import { iso } from './shipments.js';
+
+/** Bulk insert; repeats of an already stored fix are skipped by the unique indexes. Returns how many were new. */
+export async function insertPositions(db: Kysely<Database>, rows: NewPosition[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const result = await db.insertInto('positions').values(rows).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n);
+}
+
+/**
+ * Locks up to `limit` undelivered fixes of a shipment, oldest fix first. Locking makes a second
+ * API process flushing the same shipment wait, then skip what the first one delivered.
+ */
+export async function lockUnsignalled(trx: Transaction<Database>, shipmentId: string, limit: number): Promise<PositionRow[]> {
+  return trx
+    .selectFrom('positions')
+    .selectAll()
+    .where('shipment_id', '=', shipmentId)
+    .where('signalled_at', 'is', null)
+    .orderBy('recorded_at')
+    .orderBy('id')
+    .limit(limit)
+    .forUpdate()
+    .execute();
+}
+
+export async function markSignalled(trx: Transaction<Database> | Kysely<Database>, ids: string[], at: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await trx.updateTable('positions').set({ signalled_at: at }).where('id', 'in', ids).execute();
+}
+
+export async function countUnsignalled(db: Kysely<Database>, shipmentId: string): Promise<number> {
+  const row = await db
+    .selectFrom('positions')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('shipment_id', '=', shipmentId)
+    .where('signalled_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Shipments with fixes still undelivered that were received before `receivedBefore` (the sweeper's work list). */
+export async function findShipmentsWithStaleFixes(
+  db: Kysely<Database>,
+  receivedBefore: Date,
+  limit: number,
+): Promise<{ id: string; tenant_id: string; workflow_id: string }[]> {
+  return db
+    .selectFrom('shipments')
+    .select(['id', 'tenant_id', 'workflow_id'])
+    .where(
+      'id',
+      'in',
+      db
+        .selectFrom('positions')
+        .select('shipment_id')
+        .distinct()
+        .where('shipment_id', 'is not', null)
+        .where('signalled_at', 'is', null)
+        .where('received_at', '<', receivedBefore)
+        .$narrowType<{ shipment_id: string }>(),
+    )
+    .limit(limit)
+    .execute();
+}
+
+export type PositionScope = { shipmentId: string } | { deviceId: string };
+
+/** Time-range read in fix-time order, keyset-paginated on (recorded_at, id). Throws InvalidCursorError. */
+export async function listPositions(
+  db: Kysely<Database>,
+  tenantId: string,
+  scope: PositionScope,
+  range: { from?: string; to?: string; limit: number; cursor?: string },
+): Promise<{ items: PositionRow[]; nextCursor: string | null }> {
+  let query = db.selectFrom('positions').selectAll().select(microsText('recorded_at').as('cursor_at')).where('tenant_id', '=', tenantId);
+  query = 'shipmentId' in scope ? query.where('shipment_id', '=', scope.shipmentId) : query.where('device_id', '=', scope.deviceId);
+  if (range.from) query = query.where('recorded_at', '>=', new Date(range.from));
+  if (range.to) query = query.where('recorded_at', '<', new Date(range.to));
+  if (range.cursor) {
+    const key = decodeCursor(range.cursor, BIGINT_PATTERN);
+    query = query.where(sql<boolean>`(recorded_at, id) > (${key.at}::timestamptz, ${key.id}::bigint)`);
+  }
+  const rows = await query.orderBy('recorded_at').orderBy('id').limit(range.limit + 1).execute();
+  const { items, nextCursor } = pageOf(rows, range.limit, (r) => ({ at: r.cursor_at, id: r.id }));
+  return { items: items.map(({ cursor_at: _cursor, ...row }) => row), nextCursor };
+}
+
+/** Driven track: fix coordinates in fix-time order, thinned evenly when there are more than `maxPoints`. */
+export async function trackCoordinates(db: Kysely<Database>, shipmentId: string, maxPoints: number): Promise<{ coordinates: [number, number][]; first?: string; last?: string; fixes: number }> {
+  const rows = await db
+    .selectFrom('positions')
+    .select(['lon', 'lat', 'recorded_at'])
+    .where('shipment_id', '=', shipmentId)
+    .orderBy('recorded_at')
+    .execute();
+  const step = Math.max(1, Math.ceil(rows.length / maxPoints));
+  const kept = rows.filter((_, i) => i % step === 0 || i === rows.length - 1);
+  return {
+    coordinates: kept.map((r) => [r.lon, r.lat]),
+    fixes: rows.length,
+    ...(rows.length > 0 ? { first: iso(rows[0]!.recorded_at), last: iso(rows[rows.length - 1]!.recorded_at) } : {}),
+  };
+}
+
+export function toFix(row: PositionRow): Fix {
+  return {
+    recordedAt: iso(row.recorded_at),
+    lat: row.lat,
+    lon: row.lon,
+    ...(row.speed_kmh !== null ? { speedKmh: row.speed_kmh } : {}),
+    ...(row.heading_deg !== null ? { headingDeg: row.heading_deg } : {}),
+    ...(row.accuracy_m !== null ? { accuracyM: row.accuracy_m } : {}),
+    ...(row.temperature_c !== null ? { temperatureC: row.temperature_c } : {}),
+  };
+}
+
+export function toStoredPosition(row: PositionRow) {
+  return {
+    id: row.id,
+    ...toFix(row),
+    ...(row.shipment_id ? { shipmentId: row.shipment_id } : {}),
+    ...(row.device_id ? { deviceId: row.device_id } : {}),
+    receivedAt: iso(row.received_at),
+  };
+}
+
+export function fixToRow(fix: Fix, owner: { tenantId: string; shipmentId: string | null; deviceId: string | null }): NewPosition {
+  return {
+    tenant_id: owner.tenantId,
+    shipment_id: owner.shipmentId,
+    device_id: owner.deviceId,
+    recorded_at: new Date(fix.recordedAt),
+    lat: fix.lat,
+    lon: fix.lon,
+    speed_kmh: fix.speedKmh ?? null,
+    heading_deg: fix.headingDeg ?? null,
+    accuracy_m: fix.accuracyM ?? null,
+    temperature_c: fix.temperatureC ?? null,
+  };
+}

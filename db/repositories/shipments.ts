@@ -1,0 +1,166 @@
+// Shipments as the API writes them (the create rows) and reads them (the projection the
+// workflow's activities keep current).
+import { sql, type Insertable, type Kysely } from 'kysely';
+import type { Database, ShipmentEventRow, ShipmentRow, ShipmentsTable, StopRow, StopsTable } from '../schema.js';
+import type { Milestone, ShipmentStatus, ShipmentView, StopProgress } from '../../domain/types.js';
+import { BIGINT_PATTERN, UUID_PATTERN, decodeCursor, microsText, pageOf } from './pagination.js';
+
+export type NewShipment = Insertable<ShipmentsTable>;
+export type NewStop = Insertable<StopsTable>;
+
+/**
+ * Inserts the shipment and its stops in one transaction. When the tenant already has a shipment
+ * with this reference nothing is written and the existing row is returned (`created: false`).
+ */
+export async function insertShipment(db: Kysely<Database>, shipment: NewShipment, stops: NewStop[]): Promise<{ created: boolean; row: ShipmentRow }> {
+  return db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('shipments')
+      .values(shipment)
+      .onConflict((oc) => oc.columns(['tenant_id', 'reference']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (inserted) {
+      await trx.insertInto('stops').values(stops).execute();
+      return { created: true, row: inserted };
+    }
+    const existing = await trx
+      .selectFrom('shipments')
+      .selectAll()
+      .where('tenant_id', '=', shipment.tenant_id)
+      .where('reference', '=', shipment.reference)
+      .executeTakeFirstOrThrow();
+    return { created: false, row: existing };
+  });
+}
+
+/** Tenant-scoped: another tenant's shipment (or a malformed id) is simply not found. */
+export async function findShipment(db: Kysely<Database>, tenantId: string, shipmentId: string): Promise<ShipmentRow | undefined> {
+  if (!UUID_PATTERN.test(shipmentId)) return undefined;
+  return db.selectFrom('shipments').selectAll().where('id', '=', shipmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
+}
+
+export async function findStops(db: Kysely<Database>, shipmentId: string): Promise<StopRow[]> {
+  return db.selectFrom('stops').selectAll().where('shipment_id', '=', shipmentId).orderBy('sequence').execute();
+}
+
+export async function findMilestones(db: Kysely<Database>, shipmentId: string): Promise<Milestone[]> {
+  const rows = await db
+    .selectFrom('shipment_events')
+    .select(['type', 'stop_sequence', 'occurred_at'])
+    .where('shipment_id', '=', shipmentId)
+    .where('type', 'in', ['ARRIVED', 'DEPARTED'])
+    .where('stop_sequence', 'is not', null)
+    .orderBy('occurred_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ type: r.type as Milestone['type'], stopSequence: r.stop_sequence!, at: iso(r.occurred_at) }));
+}
+
+export interface ShipmentFilters {
+  status?: ShipmentStatus;
+  carrierId?: string;
+  anomaly?: string;
+  reference?: string;
+}
+
+/** Newest first, keyset-paginated on (created_at desc, id desc). Throws InvalidCursorError. */
+export async function listShipments(
+  db: Kysely<Database>,
+  tenantId: string,
+  filters: ShipmentFilters,
+  page: { limit: number; cursor?: string },
+): Promise<{ items: ShipmentRow[]; nextCursor: string | null }> {
+  let query = db.selectFrom('shipments').selectAll().select(microsText('created_at').as('cursor_at')).where('tenant_id', '=', tenantId);
+  if (filters.status) query = query.where('status', '=', filters.status);
+  if (filters.carrierId) query = query.where('carrier_id', '=', filters.carrierId);
+  if (filters.reference) query = query.where('reference', '=', filters.reference);
+  if (filters.anomaly) query = query.where(sql<boolean>`open_anomalies @> array[${filters.anomaly}]::text[]`);
+  if (page.cursor) {
+    const key = decodeCursor(page.cursor, UUID_PATTERN);
+    query = query.where(sql<boolean>`(created_at, id) < (${key.at}::timestamptz, ${key.id}::uuid)`);
+  }
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
+  const { items, nextCursor } = pageOf(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
+  return { items: items.map(({ cursor_at: _cursor, ...row }) => row), nextCursor };
+}
+
+/** The timeline in the order things happened; keyset-paginated on (occurred_at, id). */
+export async function listTimeline(
+  db: Kysely<Database>,
+  shipmentId: string,
+  page: { limit: number; cursor?: string },
+): Promise<{ items: ShipmentEventRow[]; nextCursor: string | null }> {
+  let query = db.selectFrom('shipment_events').selectAll().select(microsText('occurred_at').as('cursor_at')).where('shipment_id', '=', shipmentId);
+  if (page.cursor) {
+    const key = decodeCursor(page.cursor, BIGINT_PATTERN);
+    query = query.where(sql<boolean>`(occurred_at, id) > (${key.at}::timestamptz, ${key.id}::bigint)`);
+  }
+  const rows = await query.orderBy('occurred_at').orderBy('id').limit(page.limit + 1).execute();
+  const { items, nextCursor } = pageOf(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
+  return { items: items.map(({ cursor_at: _cursor, ...row }) => row), nextCursor };
+}
+
+export function iso(value: Date | string): string {
+  return (value instanceof Date ? value : new Date(value)).toISOString();
+}
+
+function assignment(row: ShipmentRow) {
+  return {
+    ...(row.carrier_id ? { carrierId: row.carrier_id } : {}),
+    ...(row.vehicle_id ? { vehicleId: row.vehicle_id } : {}),
+    ...(row.driver_id ? { driverId: row.driver_id } : {}),
+    ...(row.device_id ? { deviceId: row.device_id } : {}),
+  };
+}
+
+export function toStopProgress(stop: StopRow): StopProgress {
+  return {
+    sequence: stop.sequence,
+    type: stop.type,
+    name: stop.name,
+    location: { lat: stop.lat, lon: stop.lon },
+    geofenceRadiusM: stop.geofence_radius_m,
+    ...(stop.window_start && stop.window_end ? { window: { start: iso(stop.window_start), end: iso(stop.window_end) } } : {}),
+    ...(stop.planned_dwell_min !== null ? { plannedDwellMin: stop.planned_dwell_min } : {}),
+    status: stop.status,
+    ...(stop.arrived_at ? { arrivedAt: iso(stop.arrived_at) } : {}),
+    ...(stop.departed_at ? { departedAt: iso(stop.departed_at) } : {}),
+    ...(stop.eta ? { eta: iso(stop.eta) } : {}),
+  };
+}
+
+/** The shipment as the projection knows it: used when the workflow has closed or cannot answer. */
+export function toShipmentView(row: ShipmentRow, stops: StopRow[], milestones: Milestone[]): ShipmentView {
+  return {
+    id: row.id,
+    reference: row.reference,
+    status: row.status,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    workflowId: row.workflow_id,
+    ...assignment(row),
+    stops: stops.map(toStopProgress),
+    ...(row.route ? { route: row.route } : {}),
+    ...(row.last_position ? { lastPosition: row.last_position } : {}),
+    ...(row.next_eta ? { eta: iso(row.next_eta) } : {}),
+    anomalies: row.anomalies,
+    milestones,
+    ...(row.cancellation ? { cancellation: row.cancellation } : {}),
+  };
+}
+
+export function toShipmentSummary(row: ShipmentRow) {
+  return {
+    id: row.id,
+    reference: row.reference,
+    status: row.status,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    workflowId: row.workflow_id,
+    ...assignment(row),
+    openAnomalies: row.open_anomalies,
+    ...(row.last_position ? { lastPosition: row.last_position } : {}),
+    ...(row.next_eta ? { eta: iso(row.next_eta) } : {}),
+  };
+}
