@@ -1,0 +1,74 @@
+// The HTTP API as a Hono app: no port, so tests drive it with app.request().
+import { randomUUID } from 'node:crypto';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { Context } from 'hono';
+import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { InvalidCursorError } from '../db/repositories/pagination.js';
+import { authenticate } from './auth.js';
+import { DEFAULT_API_CONFIG, type AppDeps, type AppEnv, type RouteDeps } from './context.js';
+import { ProblemError, problemResponse, validationProblem, type Problem } from './problem.js';
+import { validationHook } from './router.js';
+import { createSignalOutbox, temporalFixDelivery } from './signal-outbox.js';
+import { mountDocs } from './routes/docs.js';
+import { healthRoutes } from './routes/health.js';
+import { positionRoutes } from './routes/positions.js';
+import { shipmentRoutes } from './routes/shipments.js';
+
+export type { ApiConfig, AppDeps } from './context.js';
+export { apiConfigFromEnv } from './context.js';
+
+function toProblem(error: unknown, c: Context<AppEnv>): { problem: Problem; headers: Record<string, string> } {
+  if (error instanceof ProblemError) return { problem: error.problem, headers: error.headers };
+  if (error instanceof InvalidCursorError) return toProblem(validationProblem([{ field: 'cursor', message: error.message }]), c);
+  if (error instanceof HTTPException) {
+    if (error.status === 413) return toProblem(new ProblemError('tooLarge', 413, 'The request body exceeds the size limit.'), c);
+    if (error.status === 415) return toProblem(new ProblemError('unsupportedMediaType', 415, 'Send the body as application/json.'), c);
+    if (error.status === 400) return toProblem(validationProblem([{ field: '(body)', message: error.message }], 'The request body is not valid JSON.'), c);
+    return toProblem(new ProblemError(error.status >= 500 ? 'internal' : 'conflict', error.status, error.message), c);
+  }
+  if (error instanceof ServiceError || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    c.get('logger').warn({ err: error }, 'temporal unavailable');
+    return toProblem(new ProblemError('unavailable', 503, 'The workflow service did not answer in time; retry.', { headers: { 'retry-after': '2' } }), c);
+  }
+  c.get('logger').error({ err: error }, 'unhandled error');
+  return toProblem(new ProblemError('internal', 500, 'An unexpected error occurred; it has been logged.'), c);
+}
+
+/** Builds the API. `config` falls back to DEFAULT_API_CONFIG field by field. */
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const config = { ...DEFAULT_API_CONFIG, ...deps.config };
+  const outbox = deps.outbox ?? createSignalOutbox({ db: deps.db, deliver: temporalFixDelivery(deps.temporal), logger: deps.logger });
+  const routeDeps: RouteDeps = { db: deps.db, temporal: deps.temporal, config, outbox };
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  // One log line per request; headers (and so the Authorization key) are never logged.
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    const requestId = c.req.header('x-request-id') ?? randomUUID();
+    c.set('logger', deps.logger.child({ requestId }));
+    c.set('logFields', {});
+    c.header('x-request-id', requestId);
+    await next();
+    const status = c.res.status;
+    const line = { method: c.req.method, path: c.req.path, status, durationMs: Math.round(performance.now() - started), ...c.get('logFields') };
+    if (status >= 500) c.get('logger').error(line, 'request failed');
+    else c.get('logger').info(line, 'request');
+  });
+
+  app.use('/v1/*', bodyLimit({ maxSize: config.bodyLimitBytes, onError: () => { throw new HTTPException(413); } }));
+  app.use('/v1/*', authenticate(deps.db));
+
+  app.route('/', healthRoutes(routeDeps));
+  app.route('/', shipmentRoutes(routeDeps));
+  app.route('/', positionRoutes(routeDeps));
+  mountDocs(app);
+
+  app.notFound((c) => problemResponse(c, new ProblemError('notFound', 404, `No route for ${c.req.method} ${c.req.path}.`).problem));
+  app.onError((error, c) => {
+    const { problem, headers } = toProblem(error, c);
+    return problemResponse(c, problem, headers);
+  });
+  return app;
+}

@@ -1,0 +1,53 @@
+// API entry point: configuration, connections, listener, the outbox sweeper, graceful shutdown.
+import { serve } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { loadEnv } from '../infra/env.js';
+import { createLogger, type Logger } from '../infra/logger.js';
+import { createDatabase } from '../db/connection.js';
+import { apiConfigFromEnv, createApp } from './app.js';
+import { createSignalOutbox, startSignalSweeper, temporalFixDelivery } from './signal-outbox.js';
+
+const SWEEP_INTERVAL_MS = 5_000;
+
+/** The API may start before Temporal (npm start, docker compose): keep trying with backoff. */
+async function connectTemporal(address: string, logger: Logger): Promise<Connection> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await Connection.connect({ address });
+    } catch (error) {
+      const delayMs = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
+      logger.warn({ err: error, address, attempt, delayMs }, 'Temporal not reachable yet; retrying');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+const env = loadEnv();
+const logger = createLogger({ name: 'api', level: env.LOG_LEVEL });
+const db = createDatabase(env.DATABASE_URL);
+const connection = await connectTemporal(env.TEMPORAL_ADDRESS, logger);
+const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+
+const outbox = createSignalOutbox({ db, deliver: temporalFixDelivery(temporal), logger });
+const app = createApp({ db, temporal, logger, config: apiConfigFromEnv(env), outbox });
+const sweeper = startSignalSweeper(outbox, { intervalMs: SWEEP_INTERVAL_MS, logger });
+
+const server = serve({ fetch: app.fetch, port: env.PORT }, (info) => {
+  logger.info({ port: info.port, docs: `http://localhost:${info.port}/docs` }, 'API listening');
+});
+
+let shuttingDown = false;
+async function shutdown(signal: string): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  logger.info({ signal }, 'shutting down');
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await sweeper.stop();
+  await outbox.idle();
+  await connection.close();
+  await db.destroy();
+  logger.info('stopped');
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

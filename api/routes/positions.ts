@@ -1,0 +1,120 @@
+// Positions: the ingest hot path (store in bulk, then deliver through the signal outbox) and
+// time-range reads per shipment and per device.
+import { createRoute } from '@hono/zod-openapi';
+import { fixToRow, insertPositions, listPositions, toStoredPosition } from '../../db/repositories/positions.js';
+import { requirePermission } from '../auth.js';
+import type { RouteDeps } from '../context.js';
+import { ProblemError, validationProblem, type FieldError } from '../problem.js';
+import { bearerSecurity, createRouter, loadShipment } from '../router.js';
+import {
+  DeviceIdParamSchema,
+  PositionListSchema,
+  PositionsAcceptedSchema,
+  PositionsBodySchema,
+  PositionsQuerySchema,
+  ShipmentIdParamSchema,
+  problemResponses,
+} from '../schemas.js';
+
+const tags = ['Positions'];
+
+const ingestRoute = createRoute({
+  method: 'post',
+  path: '/v1/shipments/{id}/positions',
+  tags,
+  summary: 'Push GPS fixes for a shipment',
+  description:
+    'Up to 1,000 fixes per request. Repeats of a stored fix are ignored and counted as duplicates. ' +
+    'A 202 means the fixes are stored and delivered to the shipment workflow; on a 503 they are stored but not yet delivered: ' +
+    'retry the same request (it repeats nothing).',
+  security: bearerSecurity,
+  middleware: [requirePermission('ingest')] as const,
+  request: { params: ShipmentIdParamSchema, body: { required: true, content: { 'application/json': { schema: PositionsBodySchema } } } },
+  responses: {
+    202: { description: 'Stored and delivered', content: { 'application/json': { schema: PositionsAcceptedSchema } } },
+    ...problemResponses(400, 401, 403, 404, 413, 503),
+  },
+});
+
+const shipmentPositionsRoute = createRoute({
+  method: 'get',
+  path: '/v1/shipments/{id}/positions',
+  tags,
+  summary: 'Stored fixes of a shipment in fix-time order',
+  security: bearerSecurity,
+  middleware: [requirePermission('read')] as const,
+  request: { params: ShipmentIdParamSchema, query: PositionsQuerySchema },
+  responses: {
+    200: { description: 'A page of fixes', content: { 'application/json': { schema: PositionListSchema } } },
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
+const devicePositionsRoute = createRoute({
+  method: 'get',
+  path: '/v1/devices/{deviceId}/positions',
+  tags,
+  summary: 'Stored fixes of a device in fix-time order',
+  security: bearerSecurity,
+  middleware: [requirePermission('read')] as const,
+  request: { params: DeviceIdParamSchema, query: PositionsQuerySchema },
+  responses: {
+    200: { description: 'A page of fixes', content: { 'application/json': { schema: PositionListSchema } } },
+    ...problemResponses(400, 401, 403),
+  },
+});
+
+export function positionRoutes(deps: RouteDeps) {
+  const { db, config, outbox } = deps;
+  const router = createRouter();
+
+  router.openapi(ingestRoute, async (c) => {
+    const { positions } = c.req.valid('json');
+    const auth = c.get('auth');
+    const shipment = await loadShipment(c, db, c.req.valid('param').id);
+    if (auth.deviceId && auth.deviceId !== shipment.device_id) {
+      throw new ProblemError('forbidden', 403, 'This device key is not assigned to the shipment.');
+    }
+
+    const latest = Date.now() + config.maxClockSkewSeconds * 1000;
+    const future: FieldError[] = positions.flatMap((fix, i) =>
+      Date.parse(fix.recordedAt) > latest
+        ? [{ field: `positions[${i}].recordedAt`, message: `is more than ${config.maxClockSkewSeconds}s in the future` }]
+        : [],
+    );
+    if (future.length > 0) throw validationProblem(future);
+
+    const owner = { tenantId: auth.tenantId, shipmentId: shipment.id, deviceId: shipment.device_id };
+    const accepted = await insertPositions(db, positions.map((fix) => fixToRow(fix, owner)));
+    const duplicates = positions.length - accepted;
+
+    // Always flush, even when every fix was a duplicate: that is how a retry after a failed
+    // signal delivers what the first attempt stored.
+    let shipmentClosed: boolean;
+    try {
+      ({ shipmentClosed } = await outbox.flush({ shipmentId: shipment.id, workflowId: shipment.workflow_id }));
+    } catch (error) {
+      c.get('logger').warn({ err: error }, 'fixes stored but not delivered');
+      throw new ProblemError('signalFailed', 503, 'The fixes are stored but could not be delivered to the shipment workflow yet; retry the same request.', {
+        accepted,
+        duplicates,
+        headers: { 'retry-after': '1' },
+      });
+    }
+    return c.json({ accepted, duplicates, ...(shipmentClosed ? { shipmentClosed } : {}) }, 202);
+  });
+
+  router.openapi(shipmentPositionsRoute, async (c) => {
+    const shipment = await loadShipment(c, db, c.req.valid('param').id);
+    const page = await listPositions(db, shipment.tenant_id, { shipmentId: shipment.id }, c.req.valid('query'));
+    return c.json({ items: page.items.map(toStoredPosition), nextCursor: page.nextCursor }, 200);
+  });
+
+  router.openapi(devicePositionsRoute, async (c) => {
+    const { deviceId } = c.req.valid('param');
+    const page = await listPositions(db, c.get('auth').tenantId, { deviceId }, c.req.valid('query'));
+    return c.json({ items: page.items.map(toStoredPosition), nextCursor: page.nextCursor }, 200);
+  });
+
+  return router;
+}
