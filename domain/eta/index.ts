@@ -1,0 +1,11 @@
+// ETA model: the entry points the workflow, activities and reports use.
+export { predictEta, predictEtaBaseline, DEFAULT_ETA_MODEL, BASELINE_SPEED_KMH } from './predict.js';
+export type { EtaInput, EtaStop, EtaModel, EtaModelOptions, EtaPrediction, EtaPredictionDetail, StopEta, BaselineEtaInput } from './predict.js';
+export { BREAK_RULES, driveWithBreaks } from './breaks.js';
+export type { BreakRule, BreakRuleSet, DrivingWithBreaks } from './breaks.js';
+export { estimateSpeed, recentMovingSpeed, DEFAULT_SPEED_MODEL } from './speed.js';
+export type { SpeedEstimate, SpeedModelOptions, RecentSpeed } from './speed.js';
+export { shouldRepredictEta, recordEtaPrediction, DEFAULT_ETA_INTERVAL_MIN } from './schedule.js';
+export type { EtaScheduleState, EtaTrigger } from './schedule.js';
+export { computeEtaAccuracy, DEFAULT_HORIZONS_MIN, DEFAULT_ACCURACY_TOLERANCE_MIN } from './accuracy.js';
+export type { EtaPredictionRecord, ActualArrival, AccuracyStats, HorizonAccuracy, EtaAccuracyReport } from './accuracy.js';

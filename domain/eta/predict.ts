@@ -1,0 +1,215 @@
+// ETA prediction per remaining stop. Pure: an activity gathers the inputs (plan, progress,
+// recent fixes, historical lane speed) and calls it; tests call it with known trips.
+//
+// The ETA of a stop is the time the truck reaches it (its ARRIVED milestone), which is what the
+// accuracy report compares against. Between now and then the model adds, in order: the driving
+// time of each leg at the blended speed, the breaks the driving-time rules impose, and at every
+// intermediate stop the wait for its appointment window to open plus its planned dwell.
+import { distanceM } from '../geo.js';
+import type { Fix, LatLon, LineString, StopPlan, StopStatus } from '../types.js';
+import { BREAK_RULES, driveWithBreaks, type BreakRuleSet } from './breaks.js';
+import { hasUsableRoute, projectOntoRoute, type RoutePosition } from './route-geometry.js';
+import { DEFAULT_SPEED_MODEL, estimateSpeed, type SpeedEstimate, type SpeedModelOptions } from './speed.js';
+import { MS_PER_MINUTE } from './time.js';
+import { toIso } from '../fixes.js';
+
+export type EtaModel = 'route' | 'great-circle' | 'baseline';
+
+/** A stop of the plan with, optionally, its progress (a `StopProgress` fits; absent status = PENDING). */
+export type EtaStop = StopPlan & { status?: StopStatus; arrivedAt?: string };
+
+export interface EtaModelOptions extends SpeedModelOptions {
+  /** Road distance ≈ great-circle distance × this, when there is no usable route. */
+  detourFactor: number;
+  /** Farther than this from the planned route, the route says little: fall back to great-circle. */
+  maxRouteOffsetM: number;
+}
+
+export const DEFAULT_ETA_MODEL: EtaModelOptions = {
+  ...DEFAULT_SPEED_MODEL,
+  detourFactor: 1.3,
+  maxRouteOffsetM: 5_000,
+};
+
+export interface EtaInput {
+  /** Time of `position` (the latest fix's recordedAt): the prediction's clock, never wall time. */
+  at: string;
+  position: LatLon;
+  /** The whole plan; stops with status ARRIVED or DEPARTED are behind the truck. */
+  stops: readonly EtaStop[];
+  route?: LineString;
+  /** The last fixes (any number; only those within `recentWindowMin` before `at` are used). */
+  recentFixes?: readonly Fix[];
+  /** Historical moving speed of the lane or region, learned from delivered shipments. */
+  historicalSpeedKmh?: number;
+  breakRules?: BreakRuleSet;
+  /** Driving minutes since the driver's last qualifying break (from the ELD when known). */
+  drivingMinSinceBreak?: number;
+  options?: Partial<EtaModelOptions>;
+}
+
+export interface StopEta {
+  sequence: number;
+  eta: string;
+  /** Cumulative from the truck's position to this stop. */
+  remainingDistanceM: number;
+  drivingMin: number;
+  breakMin: number;
+  /** Planned dwell still to spend at earlier stops (including the one the truck is at). */
+  dwellMin: number;
+  /** Waiting for appointment windows to open at earlier stops. */
+  waitMin: number;
+}
+
+export interface EtaPrediction {
+  predictedAt: string;
+  model: EtaModel;
+  speedKmh: number;
+  stops: StopEta[];
+}
+
+export interface EtaPredictionDetail extends EtaPrediction {
+  speed: SpeedEstimate;
+}
+
+function sortedStops(stops: readonly EtaStop[]): EtaStop[] {
+  return [...stops].sort((a, b) => a.sequence - b.sequence);
+}
+
+const isPending = (stop: EtaStop) => (stop.status ?? 'PENDING') === 'PENDING';
+
+/**
+ * Leg distances (metres) from the truck to the first remaining stop and between consecutive
+ * remaining stops, along the route when the truck is on it, else great-circle × detour factor.
+ */
+function legDistances(
+  input: EtaInput,
+  ordered: readonly EtaStop[],
+  remaining: readonly EtaStop[],
+  options: EtaModelOptions,
+): { model: 'route' | 'great-circle'; legsM: number[] } {
+  if (hasUsableRoute(input.route)) {
+    const route = input.route;
+    const projections = new Map<number, RoutePosition>();
+    let previous: RoutePosition | undefined;
+    for (const stop of ordered) {
+      previous = projectOntoRoute(route, stop.location, previous);
+      projections.set(stop.sequence, previous);
+    }
+    const first = remaining[0]!;
+    const behind = ordered.filter((stop) => !isPending(stop) && stop.sequence < first.sequence).at(-1);
+    const truck = projectOntoRoute(route, input.position, behind && projections.get(behind.sequence), projections.get(first.sequence));
+    if (truck.offsetM <= options.maxRouteOffsetM) {
+      const legsM: number[] = [];
+      let from = truck;
+      for (const stop of remaining) {
+        const to = projections.get(stop.sequence)!;
+        legsM.push(from.offsetM + Math.max(0, to.alongM - from.alongM) + to.offsetM);
+        from = to;
+      }
+      return { model: 'route', legsM };
+    }
+  }
+  const legsM: number[] = [];
+  let from: LatLon = input.position;
+  for (const stop of remaining) {
+    legsM.push(distanceM(from, stop.location) * options.detourFactor);
+    from = stop.location;
+  }
+  return { model: 'great-circle', legsM };
+}
+
+export function predictEta(input: EtaInput): EtaPredictionDetail {
+  const options: EtaModelOptions = { ...DEFAULT_ETA_MODEL, ...input.options };
+  const rule = BREAK_RULES[input.breakRules ?? 'EU_561_2006'];
+  const speed = estimateSpeed(input, options);
+  const ordered = sortedStops(input.stops);
+  const remaining = ordered.filter(isPending);
+  const atMs = Date.parse(input.at);
+  const predictedAt = toIso(atMs);
+  if (remaining.length === 0) return { predictedAt, model: hasUsableRoute(input.route) ? 'route' : 'great-circle', speedKmh: speed.speedKmh, speed, stops: [] };
+
+  const { model, legsM } = legDistances(input, ordered, remaining, options);
+  let clockMs = atMs;
+  let drivingSinceBreak = input.drivingMinSinceBreak ?? 0;
+  const total = { distanceM: 0, drivingMin: 0, breakMin: 0, dwellMin: 0, waitMin: 0 };
+
+  // Service at a stop starts when the truck is there and the window is open; the truck leaves
+  // after the planned dwell. A wait at least as long as a break counts as that break.
+  const serve = (stop: EtaStop, arrivedMs: number) => {
+    const windowStartMs = stop.window ? Date.parse(stop.window.start) : Number.NEGATIVE_INFINITY;
+    const departureMs = Math.max(arrivedMs, windowStartMs) + (stop.plannedDwellMin ?? 0) * MS_PER_MINUTE;
+    if (departureMs <= clockMs) return;
+    const waitMin = Math.max(0, Math.max(arrivedMs, windowStartMs) - clockMs) / MS_PER_MINUTE;
+    const dwellMin = (departureMs - clockMs) / MS_PER_MINUTE - waitMin;
+    if (rule && waitMin >= rule.breakMin) drivingSinceBreak = 0;
+    total.waitMin += waitMin;
+    total.dwellMin += dwellMin;
+    clockMs = departureMs;
+  };
+
+  const current = ordered.find((stop) => stop.status === 'ARRIVED' && stop.arrivedAt !== undefined);
+  if (current) serve(current, Date.parse(current.arrivedAt!));
+
+  const stops: StopEta[] = remaining.map((stop, index) => {
+    const legM = legsM[index]!;
+    const drivingMin = legM / 1000 / speed.speedKmh * 60;
+    const driven = driveWithBreaks(drivingMin, drivingSinceBreak, rule);
+    drivingSinceBreak = driven.drivingSinceBreakMin;
+    total.distanceM += legM;
+    total.drivingMin += drivingMin;
+    total.breakMin += driven.breakMin;
+    clockMs += (drivingMin + driven.breakMin) * MS_PER_MINUTE;
+    const eta: StopEta = {
+      sequence: stop.sequence,
+      eta: toIso(Math.round(clockMs / 1000) * 1000),
+      remainingDistanceM: total.distanceM,
+      drivingMin: total.drivingMin,
+      breakMin: total.breakMin,
+      dwellMin: total.dwellMin,
+      waitMin: total.waitMin,
+    };
+    serve(stop, clockMs);
+    return eta;
+  });
+
+  return { predictedAt, model, speedKmh: speed.speedKmh, speed, stops };
+}
+
+export interface BaselineEtaInput {
+  at: string;
+  position: LatLon;
+  stops: readonly EtaStop[];
+  /** Constant speed of the naive baseline. */
+  speedKmh?: number;
+}
+
+export const BASELINE_SPEED_KMH = 60;
+
+/**
+ * The naive baseline the model is measured against: straight lines through the remaining
+ * stops at a constant speed; no route, traffic, dwell, breaks or windows.
+ */
+export function predictEtaBaseline(input: BaselineEtaInput): EtaPrediction {
+  const speedKmh = input.speedKmh ?? BASELINE_SPEED_KMH;
+  const atMs = Date.parse(input.at);
+  let from: LatLon = input.position;
+  let distance = 0;
+  const stops = sortedStops(input.stops)
+    .filter(isPending)
+    .map((stop) => {
+      distance += distanceM(from, stop.location);
+      from = stop.location;
+      const drivingMin = distance / 1000 / speedKmh * 60;
+      return {
+        sequence: stop.sequence,
+        eta: toIso(Math.round((atMs + drivingMin * MS_PER_MINUTE) / 1000) * 1000),
+        remainingDistanceM: distance,
+        drivingMin,
+        breakMin: 0,
+        dwellMin: 0,
+        waitMin: 0,
+      };
+    });
+  return { predictedAt: toIso(atMs), model: 'baseline', speedKmh, stops };
+}
