@@ -1,0 +1,69 @@
+// The shipment projection (shipments + stops rows) and the timeline (shipment_events), as
+// written by the shipment workflow's activities. Every write is idempotent: events by their
+// deterministic key, rows by the workflow's monotonic projection version.
+import type { Kysely } from 'kysely';
+import type { ShipmentProgress } from '../../domain/timeline.js';
+import type { Database } from '../schema.js';
+
+export interface ProjectionWriteResult {
+  /** False when the rows already hold this version or a newer one (a retry or a late write). */
+  applied: boolean;
+  eventsInserted: number;
+  /** The version the shipments row holds after the write; undefined when the row does not exist. */
+  projectionVersion?: number;
+}
+
+export async function applyShipmentProgress(db: Kysely<Database>, progress: ShipmentProgress): Promise<ProjectionWriteResult> {
+  return db.transaction().execute(async (trx) => {
+    let eventsInserted = 0;
+    if (progress.events.length > 0) {
+      const inserted = await trx
+        .insertInto('shipment_events')
+        .values(
+          progress.events.map((event) => ({
+            tenant_id: progress.tenantId,
+            shipment_id: progress.shipmentId,
+            event_key: event.key,
+            type: event.type,
+            occurred_at: event.occurredAt,
+            stop_sequence: event.stopSequence ?? null,
+            data: event.data,
+            actor: event.actor ?? null,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['shipment_id', 'event_key']).doNothing())
+        .executeTakeFirst();
+      eventsInserted = Number(inserted.numInsertedOrUpdatedRows ?? 0n);
+    }
+
+    const updated = await trx
+      .updateTable('shipments')
+      .set({
+        status: progress.status,
+        projection_version: progress.version,
+        updated_at: progress.updatedAt,
+        ...(progress.lastPosition ? { last_position: progress.lastPosition } : {}),
+        ...(progress.cancellation ? { cancellation: progress.cancellation } : {}),
+      })
+      .where('id', '=', progress.shipmentId)
+      .where('tenant_id', '=', progress.tenantId)
+      .where('projection_version', '<', progress.version)
+      .executeTakeFirst();
+    const applied = Number(updated.numUpdatedRows) > 0;
+
+    if (!applied) {
+      const row = await trx.selectFrom('shipments').select('projection_version').where('id', '=', progress.shipmentId).executeTakeFirst();
+      return { applied, eventsInserted, projectionVersion: row?.projection_version };
+    }
+    // Stops follow the shipments row: only a newer snapshot may overwrite them.
+    for (const stop of progress.stops) {
+      await trx
+        .updateTable('stops')
+        .set({ status: stop.status, arrived_at: stop.arrivedAt ?? null, departed_at: stop.departedAt ?? null })
+        .where('shipment_id', '=', progress.shipmentId)
+        .where('sequence', '=', stop.sequence)
+        .execute();
+    }
+    return { applied, eventsInserted, projectionVersion: progress.version };
+  });
+}

@@ -1,0 +1,49 @@
+// The shipment timeline (shipment_events) and the projection snapshot the workflow persists.
+// Event keys are deterministic so a retried or replayed write inserts nothing twice.
+import type { Fix, MilestoneType, ShipmentStatus, StopStatus } from './types.js';
+
+export const TIMELINE_EVENT_TYPES = ['SHIPMENT_CREATED', 'STATUS_CHANGED', 'ARRIVED', 'DEPARTED', 'DELIVERED', 'CANCELLED'] as const;
+export type TimelineEventType = (typeof TIMELINE_EVENT_TYPES)[number];
+
+export interface TimelineEvent {
+  /** Unique per shipment: `SHIPMENT_CREATED`, `ARRIVED:2`, `DEPARTED:2`, `STATUS:3:AT_STOP`, `DELIVERED`, `CANCELLED`. */
+  key: string;
+  type: TimelineEventType;
+  occurredAt: string;
+  stopSequence?: number;
+  data: Record<string, unknown>;
+  actor?: string;
+}
+
+export const timelineEventKey = {
+  created: (): string => 'SHIPMENT_CREATED',
+  milestone: (type: MilestoneType, stopSequence: number): string => `${type}:${stopSequence}`,
+  /** `ordinal` counts status changes of the shipment: IN_TRANSIT ⇄ AT_STOP repeats, the key must not. */
+  statusChanged: (ordinal: number, to: ShipmentStatus): string => `STATUS:${ordinal}:${to}`,
+  delivered: (): string => 'DELIVERED',
+  cancelled: (): string => 'CANCELLED',
+};
+
+export interface StopProjection {
+  sequence: number;
+  status: StopStatus;
+  arrivedAt?: string;
+  departedAt?: string;
+}
+
+/**
+ * Everything the projection needs after a change, as one snapshot: the shipments and stops rows
+ * are overwritten only when `version` is newer than what they hold; events are inserted by key.
+ */
+export interface ShipmentProgress {
+  tenantId: string;
+  shipmentId: string;
+  /** Monotonic per shipment, kept in workflow state across continue-as-new. */
+  version: number;
+  status: ShipmentStatus;
+  updatedAt: string;
+  stops: StopProjection[];
+  lastPosition?: Fix;
+  cancellation?: { reason: string; at: string };
+  events: TimelineEvent[];
+}
