@@ -1,0 +1,78 @@
+// Worker process: connects to Temporal (waiting for it when everything starts together),
+// runs the shipment worker, and drains in-flight tasks on SIGINT/SIGTERM.
+import { setTimeout as delay } from 'node:timers/promises';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { createDatabase } from '../db/connection.js';
+import { loadEnv } from '../infra/env.js';
+import { createLogger, type Logger } from '../infra/logger.js';
+import { createShipmentWorker } from './worker.js';
+
+const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+async function connectWithRetry(address: string, logger: Logger, abort: AbortSignal): Promise<NativeConnection> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await NativeConnection.connect({ address });
+    } catch (error) {
+      if (abort.aborted) throw error;
+      const waitMs = Math.min(500 * 2 ** Math.min(attempt - 1, 4), 5_000);
+      logger.warn({ address, attempt, waitMs, err: error }, 'Temporal not reachable yet; retrying');
+      await delay(waitMs, undefined, { signal: abort }).catch(() => undefined);
+      if (abort.aborted) throw new Error('stopped while waiting for Temporal');
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const logger = createLogger({ name: 'worker', level: env.LOG_LEVEL });
+  // The SDK's own logs (and workflow `log` calls) go through pino; signals are ours to handle.
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => logger[PINO_LEVEL[entry.level]]({ ...entry.meta }, entry.message)),
+    shutdownSignals: [],
+  });
+
+  const stopping = new AbortController();
+  let requestShutdown = (): void => stopping.abort();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down');
+      requestShutdown();
+    });
+  }
+
+  const db = createDatabase(env.DATABASE_URL);
+  let connection: NativeConnection | undefined;
+  try {
+    connection = await connectWithRetry(env.TEMPORAL_ADDRESS, logger, stopping.signal);
+    const worker = await createShipmentWorker({
+      connection,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      activities: createActivities({ db, logger }),
+    });
+    if (stopping.signal.aborted) return;
+    requestShutdown = () => {
+      // A second signal while draining is harmless: the worker is already stopping.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    };
+    logger.info({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker running');
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await connection?.close();
+    await db.destroy();
+  }
+}
+
+main().catch((error: unknown) => {
+  createLogger({ name: 'worker' }).fatal({ err: error }, 'worker failed');
+  process.exit(1);
+});

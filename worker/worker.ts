@@ -1,0 +1,42 @@
+// The shipment worker: workflow code bundled once per process, activities injected by the caller.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { ShipmentActivities } from '../activities/index.js';
+import { SHIPMENT_TASK_QUEUE } from '../workflows/contract.js';
+
+/** The bundle's entry: the TypeScript source under tsx and tests, the compiled file in a built image. */
+export function shipmentWorkflowsPath(): string {
+  const source = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+}
+
+let bundling: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** Bundles the workflow code once per process (webpack takes seconds); later workers reuse it. */
+export function bundleShipmentWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  bundling ??= bundleWorkflowCode({ workflowsPath: shipmentWorkflowsPath(), logger: new DefaultLogger('WARN') }).catch((error: unknown) => {
+    bundling = undefined;
+    throw error;
+  });
+  return bundling;
+}
+
+export interface ShipmentWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  activities: ShipmentActivities;
+  /** A prebuilt bundle; by default the process-wide one from `bundleShipmentWorkflows()`. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
+export async function createShipmentWorker(options: ShipmentWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue ?? SHIPMENT_TASK_QUEUE,
+    workflowBundle: options.workflowBundle ?? (await bundleShipmentWorkflows()),
+    activities: options.activities,
+  });
+}
