@@ -1,0 +1,296 @@
+// Scenarios: what goes right or wrong on a trip, and what the platform should make of it.
+// planSimulation() turns a seed into a fleet, one shipment per truck, its trace and its
+// expectations; nothing here talks to the API or reads the clock.
+import type { AnomalyType, LineString, ShipmentStatus, ShipmentThresholds, StopType, TemperatureRange } from '../domain/types.js';
+import { buildFleet, pickDeviceType, type Fleet } from './fleet.js';
+import { DEFAULT_MOTION, DEVICE_PROFILES, simulateTrip, type DeviceType, type MotionOptions, type Trace } from './motion.js';
+import { PLACES, placeById, type Place } from './places.js';
+import { Rng } from './random.js';
+import { RoadNetwork, type Route } from './road-network.js';
+
+export const SCENARIO_NAMES = [
+  'on-time',
+  'late',
+  'long-dwell',
+  'off-route',
+  'signal-loss',
+  'temperature-excursion',
+  'cancellation',
+] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export function isScenarioName(name: string): name is ScenarioName {
+  return (SCENARIO_NAMES as readonly string[]).includes(name);
+}
+
+/** The default mix: mostly uneventful trips, each kind of trouble now and then. */
+const MIX: readonly (readonly [ScenarioName, number])[] = [
+  ['on-time', 0.4],
+  ['late', 0.1],
+  ['long-dwell', 0.1],
+  ['off-route', 0.1],
+  ['signal-loss', 0.1],
+  ['temperature-excursion', 0.1],
+  ['cancellation', 0.1],
+];
+
+export interface StopSpec {
+  type: StopType;
+  place: Place;
+  geofenceRadiusM: number;
+  plannedDwellMin: number;
+  /** How long the truck really stays. */
+  dwellMin: number;
+  /** Appointment window, ms from the trip start. */
+  window: { startMs: number; endMs: number };
+}
+
+export interface Expectation {
+  /** Milestones in order, by index into the stops. */
+  milestones: { type: 'ARRIVED' | 'DEPARTED'; stopIndex: number }[];
+  anomalies: AnomalyType[];
+  finalStatus: ShipmentStatus;
+}
+
+export interface ShipmentSpec {
+  key: string;
+  scenario: ScenarioName;
+  vehicleIndex: number;
+  stops: StopSpec[];
+  route: Route;
+  thresholds: ShipmentThresholds;
+  trace: Trace;
+  /** Cancellation scenario: when dispatch cancels, ms from the trip start; nothing is sent after it. */
+  cancelAtMs?: number;
+  expect: Expectation;
+}
+
+export interface SimulationPlan {
+  seed: string;
+  fleet: Fleet;
+  shipments: ShipmentSpec[];
+}
+
+export interface PlanOptions {
+  seed: string;
+  vehicles: number;
+  /** One scenario for every truck, or the default mix. */
+  scenario?: ScenarioName | 'mix';
+  /** Road length bounds of a trip, km. */
+  minKm?: number;
+  maxKm?: number;
+  /** Overrides of the motion defaults (rates of slowdowns, tunnels, repeats...). */
+  motion?: Partial<Omit<MotionOptions, 'device'>>;
+}
+
+const REEFER: TemperatureRange = { minC: 2, maxC: 8 };
+
+/** Thresholds each scenario is tuned against (dwell and gaps are longer than these in the trace). */
+const BASE_THRESHOLDS: ShipmentThresholds = {
+  signalLossMin: 45,
+  longDwellMin: 120,
+  offRouteCorridorM: 2_000,
+  lateToleranceMin: 15,
+};
+
+const network = new RoadNetwork();
+
+function pickScenario(rng: Rng): ScenarioName {
+  let r = rng.next();
+  for (const [name, weight] of MIX) {
+    r -= weight;
+    if (r < 0) return name;
+  }
+  return 'on-time';
+}
+
+/** Pickup at a hub (mostly) or a city, one or two drops, total road length within bounds. */
+function pickStops(rng: Rng, minKm: number, maxKm: number): { ids: string[]; route: Route } {
+  const hubs = PLACES.filter((p) => p.kind === 'distribution-centre');
+  const cities = PLACES.filter((p) => p.kind === 'city');
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const pickup = rng.chance(0.7) ? rng.pick(hubs) : rng.pick(cities);
+    const ids = [pickup.id, rng.pick(cities).id];
+    if (rng.chance(0.3)) ids.push(rng.pick(cities).id);
+    if (new Set(ids).size !== ids.length) continue;
+    const route = network.route(ids);
+    const km = route.polyline.lengthM / 1000;
+    const legsOk = route.stopOffsetsM.every((m, i) => i === 0 || m - route.stopOffsetsM[i - 1]! > 40_000);
+    if (km >= minKm && km <= maxKm && legsOk) return { ids, route };
+  }
+  throw new Error(`no trip between ${minKm} and ${maxKm} km in the embedded network`);
+}
+
+/** Middle of the longest leg, as a share of the route: where scenario trouble happens, far from any stop. */
+function midLongestLeg(route: Route): { fraction: number; legM: number } {
+  let best = { fraction: 0.5, legM: 0 };
+  for (let i = 1; i < route.stopOffsetsM.length; i++) {
+    const from = route.stopOffsetsM[i - 1]!;
+    const legM = route.stopOffsetsM[i]! - from;
+    if (legM > best.legM) best = { fraction: (from + legM / 2) / route.polyline.lengthM, legM };
+  }
+  return best;
+}
+
+function deviceFor(scenario: ScenarioName, rng: Rng): DeviceType {
+  // Temperature needs the reefer probe on the trailer tracker.
+  return scenario === 'temperature-excursion' ? 'asset-tracker' : pickDeviceType(rng);
+}
+
+function planShipment(
+  key: string,
+  vehicleIndex: number,
+  scenario: ScenarioName,
+  device: DeviceType,
+  rng: Rng,
+  options: Required<Pick<PlanOptions, 'minKm' | 'maxKm'>> & Pick<PlanOptions, 'motion'>,
+): ShipmentSpec {
+  const { ids, route } = pickStops(rng.fork('stops'), options.minKm, options.maxKm);
+  const mid = midLongestLeg(route);
+  const total = route.polyline.lengthM;
+  const thresholds: ShipmentThresholds = { ...BASE_THRESHOLDS };
+  const motion: MotionOptions = { ...DEFAULT_MOTION, ...options.motion, device: DEVICE_PROFILES[device] };
+  if (DEVICE_PROFILES[device].reportsTemperature) {
+    motion.temperature = { setpointC: 4 };
+    thresholds.temperatureRange = REEFER;
+    thresholds.temperatureExcursionMin = 20;
+  }
+  const stops: StopSpec[] = ids.map((id, i) => {
+    const plannedDwellMin = i === 0 ? 45 : 30 + 15 * rng.int(0, 2);
+    return {
+      type: i === 0 ? 'pickup' : 'delivery',
+      place: placeById(id),
+      geofenceRadiusM: placeById(id).kind === 'distribution-centre' ? 500 : 800,
+      plannedDwellMin,
+      dwellMin: Math.max(10, plannedDwellMin + rng.normal(0, 8)),
+      window: { startMs: 0, endMs: 0 },
+    };
+  });
+
+  switch (scenario) {
+    case 'late':
+      // A closure on the longest leg: the truck crawls in the queue for two and a half hours.
+      motion.jam = { atFraction: mid.fraction, durationMin: 150 };
+      break;
+    case 'long-dwell':
+      stops[0]!.dwellMin = stops[0]!.plannedDwellMin + thresholds.longDwellMin! + 60;
+      break;
+    case 'off-route':
+      motion.detour = { atFraction: mid.fraction - 15_000 / total, lengthM: 30_000, offsetM: 6_000 };
+      break;
+    case 'signal-loss':
+      motion.deadTracker = { atFraction: mid.fraction, durationMin: thresholds.signalLossMin! + 60 };
+      break;
+    case 'temperature-excursion':
+      motion.temperature = { setpointC: 4, excursion: { atFraction: mid.fraction, durationMin: 90, peakC: 14 } };
+      break;
+    default:
+      break;
+  }
+
+  const trace = simulateTrip(
+    route,
+    stops.map((s, i) => ({ atM: route.stopOffsetsM[i]!, dwellMin: s.dwellMin })),
+    motion,
+    rng.fork('trace'),
+  );
+
+  // Appointment windows around the real arrivals, except the late truck's final window,
+  // which closed well before it gets there.
+  stops.forEach((stop, i) => {
+    const arriveMs = trace.stopTimes[i]!.arriveMs;
+    stop.window = i === 0 ? { startMs: 0, endMs: arriveMs + 60 * 60_000 } : { startMs: arriveMs - 90 * 60_000, endMs: arriveMs + 90 * 60_000 };
+  });
+  if (scenario === 'late') {
+    const last = stops[stops.length - 1]!;
+    const arriveMs = trace.stopTimes[stops.length - 1]!.arriveMs;
+    last.window = { startMs: arriveMs - 4 * 3600_000, endMs: arriveMs - 2 * 3600_000 };
+  }
+
+  const allMilestones = stops.flatMap((_, i) => [
+    { type: 'ARRIVED' as const, stopIndex: i },
+    { type: 'DEPARTED' as const, stopIndex: i },
+  ]);
+  const anomalyOf: Partial<Record<ScenarioName, AnomalyType>> = {
+    late: 'LATE',
+    'long-dwell': 'LONG_DWELL',
+    'off-route': 'OFF_ROUTE',
+    'signal-loss': 'SIGNAL_LOST',
+    'temperature-excursion': 'TEMPERATURE_EXCURSION',
+  };
+  const spec: ShipmentSpec = {
+    key,
+    scenario,
+    vehicleIndex,
+    stops,
+    route,
+    thresholds,
+    trace,
+    expect: {
+      milestones: allMilestones,
+      anomalies: anomalyOf[scenario] ? [anomalyOf[scenario]] : [],
+      finalStatus: 'DELIVERED',
+    },
+  };
+  if (scenario === 'cancellation') {
+    // Dispatch cancels once the truck has left the pickup and driven a third of the way.
+    const cancelPhase = trace.phases.find((p) => p.kind === 'drive' && p.toM >= total / 3)!;
+    spec.cancelAtMs = cancelPhase.endMs;
+    spec.expect = { milestones: allMilestones.slice(0, 2), anomalies: [], finalStatus: 'CANCELLED' };
+  }
+  return spec;
+}
+
+/** Seed → fleet, shipments, traces and expectations. Same options, same plan (deep-equal). */
+export function planSimulation(options: PlanOptions): SimulationPlan {
+  const root = new Rng(options.seed);
+  const size = Math.max(1, Math.floor(options.vehicles));
+  const bounds = { minKm: options.minKm ?? 120, maxKm: options.maxKm ?? 450, motion: options.motion };
+  const scenarios: ScenarioName[] = [];
+  const devices: DeviceType[] = [];
+  for (let i = 0; i < size; i++) {
+    const rng = root.fork(`assignment-${i}`);
+    const scenario = !options.scenario || options.scenario === 'mix' ? pickScenario(rng) : options.scenario;
+    scenarios.push(scenario);
+    devices.push(deviceFor(scenario, rng));
+  }
+  const fleet = buildFleet(root.fork('fleet'), size, devices);
+  const shipments = scenarios.map((scenario, i) => planShipment(`shipment-${i + 1}`, i, scenario, devices[i]!, root.fork(`shipment-${i}`), bounds));
+  return { seed: options.seed, fleet, shipments };
+}
+
+/** The planned route as GeoJSON, thinned to at most ~500 vertices. */
+export function plannedRoute(route: Route): LineString {
+  const points = route.polyline.points;
+  const step = Math.max(1, Math.ceil(points.length / 500));
+  const coordinates: [number, number][] = [];
+  for (let i = 0; i < points.length; i += step) coordinates.push([points[i]!.lon, points[i]!.lat]);
+  const last = points[points.length - 1]!;
+  if (coordinates[coordinates.length - 1]![0] !== last.lon || coordinates[coordinates.length - 1]![1] !== last.lat) coordinates.push([last.lon, last.lat]);
+  return { type: 'LineString', coordinates };
+}
+
+/** Body of POST /v1/shipments, with times anchored at the trip's start on the simulated clock. */
+export function createShipmentBody(
+  spec: ShipmentSpec,
+  options: { reference: string; tripStartMs: number; assignment?: { carrierId?: string; vehicleId?: string; driverId?: string; deviceId?: string }; thresholdFields?: ReadonlySet<string> },
+): Record<string, unknown> {
+  const iso = (ms: number) => new Date(options.tripStartMs + ms).toISOString();
+  const thresholds = Object.fromEntries(
+    Object.entries(spec.thresholds).filter(([name]) => !options.thresholdFields || options.thresholdFields.has(name)),
+  );
+  return {
+    reference: options.reference,
+    stops: spec.stops.map((s) => ({
+      type: s.type,
+      name: s.place.name,
+      location: { lat: s.place.lat, lon: s.place.lon },
+      geofenceRadiusM: s.geofenceRadiusM,
+      window: { start: iso(s.window.startMs), end: iso(s.window.endMs) },
+      plannedDwellMin: s.plannedDwellMin,
+    })),
+    route: plannedRoute(spec.route),
+    ...Object.fromEntries(Object.entries(options.assignment ?? {}).filter(([, v]) => v !== undefined)),
+    thresholds,
+  };
+}
