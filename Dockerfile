@@ -1,0 +1,21 @@
+# One image for the API, the worker, the simulator and the migration job; docker-compose.yml picks
+# the command. The services run their TypeScript directly through tsx, which is why tsx is a
+# runtime dependency: `npm ci --omit=dev` keeps it and drops only the compiler and the test tools.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No install script is needed: the Temporal core bridge and esbuild/swc ship prebuilt binaries
+# as platform packages, which npm picks from the lockfile for the image's platform.
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --chown=node:node . .
+USER node
+EXPOSE 3000
+# `node --import tsx` rather than the tsx CLI: one process, and SIGTERM reaches the app directly.
+CMD ["node", "--import", "tsx", "api/main.ts"]
