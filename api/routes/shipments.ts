@@ -348,8 +348,7 @@ export function shipmentRoutes(deps: RouteDeps) {
       features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [location.lon, location.lat] }, properties: { kind: 'stop', ...properties } });
     }
     if (row.route) features.push({ type: 'Feature', geometry: row.route, properties: { kind: 'plannedRoute' } });
-    c.header('content-type', 'application/geo+json');
-    return c.json({ type: 'FeatureCollection' as const, features }, 200);
+    return c.json({ type: 'FeatureCollection' as const, features }, 200, { 'Content-Type': 'application/geo+json' });
   });
 
   router.openapi(cancelRoute, async (c) => {

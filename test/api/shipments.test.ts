@@ -1,0 +1,257 @@
+// Shipments through app.request(): idempotent create that starts the workflow, tenant isolation,
+// list filters and cursors, projection reads, timeline and track.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchAttributes } from '../../workflows/contract.js';
+import { CreateShipmentSchema } from '../../api/schemas.js';
+import { requestHash } from '../../api/routes/shipments.js';
+import { insertShipment } from '../../db/repositories/shipments.js';
+import { fixes, shipmentBody, startHarness, type Harness } from './harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function create(key = h.acme.keys.dispatcher, body: Record<string, unknown> = shipmentBody()) {
+  const res = await h.call('POST', '/v1/shipments', key, body);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body;
+}
+
+describe('POST /v1/shipments', () => {
+  it('stores the shipment with numbered stops and starts its workflow with search attributes and a summary', async () => {
+    const body = shipmentBody();
+    const shipment = await create(h.acme.keys.dispatcher, body);
+    expect(shipment).toMatchObject({
+      reference: body.reference,
+      status: 'PLANNED',
+      workflowId: `shipment/${h.acme.id}/${shipment.id}`,
+      carrierId: 'carrier-7',
+      deviceId: 'tracker-1',
+      anomalies: [],
+      milestones: [],
+    });
+    expect(shipment.stops.map((s: any) => [s.sequence, s.name, s.status, s.geofenceRadiusM])).toEqual([
+      [1, 'Lyon DC', 'PENDING', 500],
+      [2, 'Paris XV', 'PENDING', 300],
+    ]);
+
+    const description = await h.client.workflow.getHandle(shipment.workflowId).describe();
+    expect(description.type).toBe('shipmentWorkflow');
+    expect(description.status.name).toBe('RUNNING');
+    expect(description.typedSearchAttributes.get(searchAttributes.tenantId)).toBe(h.acme.id);
+    expect(description.typedSearchAttributes.get(searchAttributes.shipmentReference)).toBe(body.reference);
+    expect(description.typedSearchAttributes.get(searchAttributes.shipmentStatus)).toBe('PLANNED');
+    expect(description.typedSearchAttributes.get(searchAttributes.carrierId)).toBe('carrier-7');
+    expect(await description.staticSummary()).toBe(`${body.reference}: Lyon DC → Paris XV`);
+  });
+
+  it('returns the same shipment (200) for an identical repeat, whatever the key order', async () => {
+    const body = shipmentBody();
+    const first = await create(h.acme.keys.dispatcher, body);
+    const reordered = Object.fromEntries(Object.entries(body).reverse());
+    const repeat = await h.call('POST', '/v1/shipments', h.acme.keys.admin, reordered);
+    expect(repeat.status).toBe(200);
+    expect(repeat.body.id).toBe(first.id);
+    const rows = await h.database.db.selectFrom('shipments').select('id').where('reference', '=', body.reference).execute();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('re-starts the workflow on a repeat when the first attempt stored the rows but never started it', async () => {
+    const body = shipmentBody();
+    const first = await create(h.acme.keys.dispatcher, body);
+    await h.client.workflow.getHandle(first.workflowId).terminate('simulate a workflow that never started');
+    // A terminated (closed) workflow is not restarted: REJECT_DUPLICATE keeps the id's history final.
+    const repeat = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, body);
+    expect(repeat.status).toBe(200);
+    expect((await h.client.workflow.getHandle(first.workflowId).describe()).status.name).toBe('TERMINATED');
+
+    // Rows without any workflow (a crash between insert and start): the repeat starts it.
+    const orphan = shipmentBody();
+    const parsed = CreateShipmentSchema.parse(orphan);
+    const otherId = crypto.randomUUID();
+    await insertShipment(
+      h.database.db,
+      {
+        id: otherId,
+        tenant_id: h.acme.id,
+        reference: parsed.reference,
+        status: 'PLANNED',
+        workflow_id: `shipment/${h.acme.id}/${otherId}`,
+        request_hash: requestHash(parsed),
+        device_id: parsed.deviceId,
+        carrier_id: parsed.carrierId,
+        route: parsed.route ?? null,
+        thresholds: parsed.thresholds,
+        updated_at: new Date(),
+      },
+      parsed.stops.map((stop, i) => ({ shipment_id: otherId, tenant_id: h.acme.id, sequence: i + 1, type: stop.type, name: stop.name, lat: stop.location.lat, lon: stop.location.lon, geofence_radius_m: stop.geofenceRadiusM, planned_dwell_min: stop.plannedDwellMin ?? null })),
+    );
+    const replay = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, orphan);
+    expect(replay.status).toBe(200);
+    expect(replay.body.id).toBe(otherId);
+    expect((await h.client.workflow.getHandle(`shipment/${h.acme.id}/${otherId}`).describe()).status.name).toBe('RUNNING');
+  });
+
+  it('answers 409 when the reference was used with a different body', async () => {
+    const body = shipmentBody();
+    const first = await create(h.acme.keys.dispatcher, body);
+    const res = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, { ...body, carrierId: 'carrier-8' });
+    expect(res.status).toBe(409);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.body).toMatchObject({ type: 'https://retrack.dev/problems/reference-conflict', status: 409, shipmentId: first.id });
+  });
+
+  it('keeps references unique per tenant, not globally', async () => {
+    const body = shipmentBody();
+    const mine = await create(h.acme.keys.dispatcher, body);
+    const theirs = await create(h.globex.keys.dispatcher, body);
+    expect(theirs.id).not.toBe(mine.id);
+  });
+});
+
+describe('tenant isolation', () => {
+  it('answers another tenant\'s shipment exactly like a missing one', async () => {
+    const shipment = await create();
+    const missing = crypto.randomUUID();
+    for (const suffix of ['', '/timeline', '/track', '/positions']) {
+      const foreign = await h.call('GET', `/v1/shipments/${shipment.id}${suffix}`, h.globex.keys.admin);
+      const absent = await h.call('GET', `/v1/shipments/${missing}${suffix}`, h.globex.keys.admin);
+      expect(foreign.status).toBe(404);
+      expect({ ...foreign.body, instance: undefined }).toEqual({ ...absent.body, instance: undefined });
+    }
+    const push = await h.call('POST', `/v1/shipments/${shipment.id}/positions`, h.globex.keys.dispatcher, { positions: fixes(1) });
+    expect(push.status).toBe(404);
+    const cancel = await h.call('POST', `/v1/shipments/${shipment.id}/cancel`, h.globex.keys.dispatcher, { reason: 'not mine' });
+    expect(cancel.status).toBe(404);
+    expect((await h.call('GET', '/v1/shipments/not-a-uuid', h.acme.keys.admin)).status).toBe(404);
+  });
+});
+
+describe('GET /v1/shipments', () => {
+  it('pages newest first with an opaque cursor, no gaps or repeats', async () => {
+    const carrierId = `carrier-page-${Date.now()}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await create(h.acme.keys.dispatcher, shipmentBody({ carrierId }))).id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = `/v1/shipments?carrierId=${carrierId}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await h.call('GET', query, h.acme.keys.viewer);
+      expect(res.status).toBe(200);
+      expect(res.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...res.body.items.map((s: any) => s.id));
+      cursor = res.body.nextCursor;
+      if (cursor) expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+      pages += 1;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...ids].reverse());
+  });
+
+  it('filters by status, reference and open anomaly, only within the tenant', async () => {
+    const a = await create();
+    const b = await create();
+    await h.database.db.updateTable('shipments').set({ status: 'IN_TRANSIT', open_anomalies: ['LATE', 'SIGNAL_LOST'] }).where('id', '=', b.id).execute();
+
+    const byRef = await h.call('GET', `/v1/shipments?reference=${a.reference}`, h.acme.keys.viewer);
+    expect(byRef.body.items.map((s: any) => s.id)).toEqual([a.id]);
+    const inTransit = await h.call('GET', '/v1/shipments?status=IN_TRANSIT', h.acme.keys.viewer);
+    expect(inTransit.body.items.map((s: any) => s.id)).toEqual([b.id]);
+    const late = await h.call('GET', '/v1/shipments?anomaly=LATE', h.acme.keys.viewer);
+    expect(late.body.items.map((s: any) => s.id)).toEqual([b.id]);
+    expect(late.body.items[0].openAnomalies).toEqual(['LATE', 'SIGNAL_LOST']);
+    expect((await h.call('GET', '/v1/shipments?anomaly=OFF_ROUTE', h.acme.keys.viewer)).body.items).toEqual([]);
+    expect((await h.call('GET', `/v1/shipments?reference=${a.reference}`, h.globex.keys.viewer)).body.items).toEqual([]);
+  });
+});
+
+describe('GET /v1/shipments/:id', () => {
+  it('falls back to the projection, with milestones from ARRIVED/DEPARTED events, when the workflow cannot answer', async () => {
+    const shipment = await create();
+    await h.database.db.updateTable('stops').set({ status: 'DEPARTED', arrived_at: '2026-11-26T08:00:00Z', departed_at: '2026-11-26T08:40:00Z' }).where('shipment_id', '=', shipment.id).where('sequence', '=', 1).execute();
+    await h.database.db
+      .insertInto('shipment_events')
+      .values([
+        { tenant_id: h.acme.id, shipment_id: shipment.id, event_key: 'DEPARTED:1', type: 'DEPARTED', occurred_at: '2026-11-26T08:40:00Z', stop_sequence: 1 },
+        { tenant_id: h.acme.id, shipment_id: shipment.id, event_key: 'ARRIVED:1', type: 'ARRIVED', occurred_at: '2026-11-26T08:00:00Z', stop_sequence: 1 },
+        { tenant_id: h.acme.id, shipment_id: shipment.id, event_key: 'STATUS:1', type: 'STATUS_CHANGED', occurred_at: '2026-11-26T08:00:00Z' },
+      ])
+      .execute();
+    // Closed workflow: the projection answers.
+    await h.client.workflow.getHandle(shipment.workflowId).terminate('test');
+    const res = await h.call('GET', `/v1/shipments/${shipment.id}`, h.acme.keys.viewer);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-state-source')).toBe('projection');
+    expect(res.body.stops[0]).toMatchObject({ status: 'DEPARTED', arrivedAt: '2026-11-26T08:00:00.000Z', departedAt: '2026-11-26T08:40:00.000Z' });
+    expect(res.body.milestones).toEqual([
+      { type: 'ARRIVED', stopSequence: 1, at: '2026-11-26T08:00:00.000Z' },
+      { type: 'DEPARTED', stopSequence: 1, at: '2026-11-26T08:40:00.000Z' },
+    ]);
+  });
+});
+
+describe('GET /v1/shipments/:id/timeline', () => {
+  it('lists events by occurrence time with a cursor', async () => {
+    const shipment = await create();
+    const base = Date.parse('2026-11-26T06:00:00Z');
+    // Inserted out of order, two sharing a timestamp.
+    const times = [5, 1, 3, 3, 2, 4];
+    await h.database.db
+      .insertInto('shipment_events')
+      .values(times.map((m, i) => ({ tenant_id: h.acme.id, shipment_id: shipment.id, event_key: `E:${i}`, type: 'NOTE', occurred_at: new Date(base + m * 60_000), data: { i } })))
+      .execute();
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: any = await h.call('GET', `/v1/shipments/${shipment.id}/timeline?limit=4${cursor ? `&cursor=${cursor}` : ''}`, h.acme.keys.viewer);
+      expect(res.status).toBe(200);
+      seen.push(...res.body.items.map((e: any) => e.data.i));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen.map((i) => times[i])).toEqual([1, 2, 3, 3, 4, 5]);
+    expect(new Set(seen).size).toBe(6);
+  });
+});
+
+describe('GET /v1/shipments/:id/track', () => {
+  it('returns GeoJSON with the driven track, the stops and the planned route', async () => {
+    const shipment = await create();
+    const pushed = fixes(5);
+    expect((await h.call('POST', `/v1/shipments/${shipment.id}/positions`, h.acme.keys.dispatcher, { positions: [...pushed].reverse() })).status).toBe(202);
+    const res = await h.call('GET', `/v1/shipments/${shipment.id}/track`, h.acme.keys.viewer);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/geo+json');
+    expect(res.body.type).toBe('FeatureCollection');
+    const [track, ...rest] = res.body.features;
+    expect(track.geometry).toEqual({ type: 'LineString', coordinates: pushed.map((f) => [f.lon, f.lat]) });
+    expect(track.properties).toMatchObject({ kind: 'track', fixes: 5, from: pushed[0]!.recordedAt, to: pushed[4]!.recordedAt });
+    const stops = rest.filter((f: any) => f.properties.kind === 'stop');
+    expect(stops.map((f: any) => [f.properties.sequence, f.geometry.coordinates])).toEqual([
+      [1, [4.8467, 45.7485]],
+      [2, [2.2873, 48.8414]],
+    ]);
+    expect(rest.find((f: any) => f.properties.kind === 'plannedRoute').geometry.type).toBe('LineString');
+  });
+});
+
+describe('POST /v1/shipments/:id/cancel', () => {
+  it('answers 409 when the workflow has already closed', async () => {
+    const shipment = await create();
+    await h.client.workflow.getHandle(shipment.workflowId).terminate('test');
+    const res = await h.call('POST', `/v1/shipments/${shipment.id}/cancel`, h.acme.keys.dispatcher, { reason: 'customer called' });
+    expect(res.status).toBe(409);
+    expect(res.body.type).toBe('https://retrack.dev/problems/conflict');
+  });
+
+  it('requires a reason', async () => {
+    const shipment = await create();
+    const res = await h.call('POST', `/v1/shipments/${shipment.id}/cancel`, h.acme.keys.dispatcher, {});
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].field).toBe('reason');
+  });
+});
