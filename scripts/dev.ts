@@ -244,6 +244,8 @@ export async function startEmbeddedPostgresProcess(options: { dataDir: string; p
 // The orchestrator
 
 async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)}s`;
   const env = process.env;
   const apiPort = Number(env.PORT ?? 3000);
   const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
@@ -310,8 +312,9 @@ async function main(): Promise<void> {
     if (temporal.status === 'rejected') throw temporal.reason;
     const databaseUrl = postgres.value.url;
     const temporalAddress = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${temporalPort}`;
-    say('postgres', postgres.value.process ? `embedded PGlite ready at ${databaseUrl} (data in .data/pglite)` : `using DATABASE_URL`);
+    say('postgres', postgres.value.process ? `embedded PGlite ready at ${databaseUrl} (data in .data/pglite)` : 'using DATABASE_URL');
     say('temporal', env.TEMPORAL_ADDRESS ? `using TEMPORAL_ADDRESS ${temporalAddress}` : `dev server ready at ${temporalAddress} (data in .data/temporal)`);
+    say('dev', `Postgres and Temporal up after ${elapsed()}`);
 
     const db = createDatabase(databaseUrl, { max: 1 });
     try {
@@ -339,7 +342,7 @@ async function main(): Promise<void> {
       `  Postgres     ${databaseUrl}${postgres.value.process ? ' (embedded)' : ''}`,
       '',
       `  First tenant: DATABASE_URL=${databaseUrl} npm run --silent admin -- create-tenant --name Acme`,
-      '  Ctrl-C stops everything.',
+      `  Ready after ${elapsed()}. Ctrl-C stops everything.`,
       '',
     ];
     for (const line of banner) say('dev', line);

