@@ -81,6 +81,8 @@ export interface PlanOptions {
   maxKm?: number;
   /** Overrides of the motion defaults (rates of slowdowns, tunnels, repeats...). */
   motion?: Partial<Omit<MotionOptions, 'device'>>;
+  /** One kind of tracker for every truck (else a mix; the reefer scenario always gets a trailer tracker). */
+  deviceType?: DeviceType;
 }
 
 const REEFER: TemperatureRange = { minC: 2, maxC: 8 };
@@ -132,9 +134,10 @@ function midLongestLeg(route: Route): { fraction: number; legM: number } {
   return best;
 }
 
-function deviceFor(scenario: ScenarioName, rng: Rng): DeviceType {
+function deviceFor(scenario: ScenarioName, rng: Rng, fixed: DeviceType | undefined): DeviceType {
   // Temperature needs the reefer probe on the trailer tracker.
-  return scenario === 'temperature-excursion' ? 'asset-tracker' : pickDeviceType(rng);
+  if (scenario === 'temperature-excursion') return 'asset-tracker';
+  return fixed ?? pickDeviceType(rng);
 }
 
 function planShipment(
@@ -252,7 +255,7 @@ export function planSimulation(options: PlanOptions): SimulationPlan {
     const rng = root.fork(`assignment-${i}`);
     const scenario = !options.scenario || options.scenario === 'mix' ? pickScenario(rng) : options.scenario;
     scenarios.push(scenario);
-    devices.push(deviceFor(scenario, rng));
+    devices.push(deviceFor(scenario, rng, options.deviceType));
   }
   const fleet = buildFleet(root.fork('fleet'), size, devices);
   const shipments = scenarios.map((scenario, i) => planShipment(`shipment-${i + 1}`, i, scenario, devices[i]!, root.fork(`shipment-${i}`), bounds));

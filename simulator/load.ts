@@ -1,0 +1,285 @@
+// Load mode: a target rate of fixes per second for a duration, spread over many trucks, each
+// truck uploading its own trace in order (one request in flight per truck, as a real device).
+// Measures API latency per attempt and end-to-end lag (request sent → the fix is the shipment's
+// lastPosition in GET /v1/shipments/:id) on samples, and writes the summary as JSON.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Fix, ShipmentView } from '../domain/types.js';
+import { ApiClient, sleep, type AttemptRecord } from './api-client.js';
+import { toFix } from './motion.js';
+import { createShipmentBody, planSimulation } from './scenarios.js';
+
+export interface LoadOptions {
+  baseUrl: string;
+  apiKey: string;
+  ratePerSec: number;
+  durationSec: number;
+  vehicles?: number;
+  batchSize: number;
+  /** Requests in flight at most (across trucks). */
+  concurrency: number;
+  seed: string;
+  /** Take a lag sample every so often (real ms). */
+  lagSampleEveryMs: number;
+  outDir: string;
+  runTag: string;
+  log: (line: string) => void;
+  /** Progress output (a terminal line rewritten in place when it is one). */
+  progress: (line: string, final: boolean) => void;
+  fetch?: typeof fetch;
+}
+
+export interface Percentiles {
+  count: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export interface LoadSummary {
+  startedAt: string;
+  options: { ratePerSec: number; durationSec: number; vehicles: number; batchSize: number; concurrency: number; seed: string; baseUrl: string };
+  elapsedSec: number;
+  achievedFixesPerSec: number;
+  fixes: { sent: number; accepted: number; duplicates: number; rejectedByStatus: Record<string, number>; unsentBehindTarget: number };
+  requests: { sent: number; retries: number; attemptsByStatus: Record<string, number> };
+  apiLatencyMs: Percentiles;
+  endToEndLagMs: Percentiles & { timeouts: number };
+  outFile?: string;
+}
+
+/** Nearest-rank percentiles. */
+export function percentiles(values: readonly number[]): Percentiles {
+  if (values.length === 0) return { count: 0, p50: null, p95: null, p99: null, max: null };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! * 10) / 10;
+  return { count: sorted.length, p50: at(50), p95: at(95), p99: at(99), max: Math.round(sorted[sorted.length - 1]! * 10) / 10 };
+}
+
+/** Tallies outcomes so that a retried batch counts its fixes once, by its final answer. */
+export class LoadCounters {
+  sent = 0;
+  accepted = 0;
+  duplicates = 0;
+  requests = 0;
+  retries = 0;
+  readonly rejectedByStatus: Record<string, number> = {};
+  readonly attemptsByStatus: Record<string, number> = {};
+  readonly latencies: number[] = [];
+
+  recordAttempt(a: AttemptRecord): void {
+    const key = a.status === 0 ? 'network-error' : String(a.status);
+    this.attemptsByStatus[key] = (this.attemptsByStatus[key] ?? 0) + 1;
+    this.latencies.push(a.latencyMs);
+  }
+
+  recordOutcome(fixes: number, outcome: { status: number; accepted: number; duplicates: number; attempts: number; ambiguousRetry: boolean }): void {
+    this.sent += fixes;
+    this.requests += 1;
+    this.retries += outcome.attempts - 1;
+    if (outcome.status >= 200 && outcome.status < 300) {
+      // After a 5xx or a lost answer the first attempt may have stored the fixes: the retry then
+      // reports them as duplicates, but they were this request's own, accepted once.
+      this.accepted += outcome.accepted + (outcome.ambiguousRetry ? outcome.duplicates : 0);
+      this.duplicates += outcome.ambiguousRetry ? 0 : outcome.duplicates;
+    } else {
+      const key = outcome.status === 0 ? 'network-error' : String(outcome.status);
+      this.rejectedByStatus[key] = (this.rejectedByStatus[key] ?? 0) + fixes;
+    }
+  }
+}
+
+interface LoadVehicle {
+  shipmentId: string;
+  fixes: Fix[];
+  next: number;
+  busy: boolean;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
+  const counters = new LoadCounters();
+  const client = new ApiClient({
+    baseUrl: options.baseUrl,
+    apiKey: options.apiKey,
+    fetch: options.fetch,
+    onAttempt: (a) => {
+      if (a.method === 'POST' && a.path.endsWith('/positions')) counters.recordAttempt(a);
+    },
+  });
+  const total = options.ratePerSec * options.durationSec;
+  const vehicleCount = options.vehicles ?? Math.min(5_000, Math.max(10, Math.ceil(total / 400)));
+
+  options.log(`planning ${vehicleCount} trucks (seed ${options.seed})…`);
+  const plan = planSimulation({
+    seed: options.seed,
+    vehicles: vehicleCount,
+    scenario: 'on-time',
+    deviceType: 'eld',
+    // Pure throughput: no deliberate repeats or late batches; the trace is sent in order.
+    motion: { duplicateRate: 0, outOfOrderRate: 0, coverageGapsPerHour: 0 },
+  });
+  const caps = await client.capabilities();
+  const realStart = Date.now();
+  const vehicles: LoadVehicle[] = [];
+  options.log(`creating ${vehicleCount} shipments…`);
+  for (let i = 0; i < plan.shipments.length; i += 16) {
+    const batch = plan.shipments.slice(i, i + 16);
+    vehicles.push(
+      ...(await Promise.all(
+        batch.map(async (spec) => {
+          // The whole trace lies in the past, so no fix is ever ahead of the server's clock.
+          const tripStart = realStart - spec.trace.endMs - 60_000;
+          const fleetVehicle = plan.fleet.vehicles[spec.vehicleIndex]!;
+          const body = createShipmentBody(spec, {
+            reference: `LOAD-${options.runTag}-${spec.key}`,
+            tripStartMs: tripStart,
+            assignment: { deviceId: `${fleetVehicle.device.externalId}-${options.runTag}` },
+            thresholdFields: caps.thresholdFields,
+          });
+          const created = await client.json<ShipmentView>('POST', '/v1/shipments', body);
+          return { shipmentId: created.id, fixes: spec.trace.fixes.map((f) => toFix(f, tripStart)), next: 0, busy: false };
+        }),
+      )),
+    );
+  }
+
+  const lags: number[] = [];
+  let lagTimeouts = 0;
+  let activeSamplers = 0;
+  const inFlight = new Set<Promise<void>>();
+  const startedAt = new Date();
+  const t0 = performance.now();
+  let dispatched = 0;
+  let lastSampleAt = -Infinity;
+  let cursor = 0;
+
+  const sampleLag = async (vehicle: LoadVehicle, recordedAt: string, sentAt: number) => {
+    activeSamplers++;
+    try {
+      const deadline = sentAt + 30_000;
+      while (performance.now() < deadline) {
+        const view = await client.send<ShipmentView>('GET', `/v1/shipments/${vehicle.shipmentId}`);
+        const last = view.status === 200 ? view.body.lastPosition?.recordedAt : undefined;
+        if (last && Date.parse(last) >= Date.parse(recordedAt)) {
+          lags.push(performance.now() - sentAt);
+          return;
+        }
+        await sleep(50);
+      }
+      lagTimeouts++;
+    } finally {
+      activeSamplers--;
+    }
+  };
+
+  const send = (vehicle: LoadVehicle, sample: boolean) => {
+    const fixes = vehicle.fixes.slice(vehicle.next, vehicle.next + options.batchSize);
+    vehicle.next += fixes.length;
+    vehicle.busy = true;
+    dispatched += fixes.length;
+    const sentAt = performance.now();
+    const task = client
+      .postShipmentPositions(vehicle.shipmentId, fixes)
+      .then(async (outcome) => {
+        counters.recordOutcome(fixes.length, outcome);
+        vehicle.busy = false;
+        if (sample && outcome.status >= 200 && outcome.status < 300) await sampleLag(vehicle, fixes[fixes.length - 1]!.recordedAt, sentAt);
+      })
+      .finally(() => inFlight.delete(task));
+    inFlight.add(task);
+  };
+
+  const nextIdle = (): LoadVehicle | undefined => {
+    for (let k = 0; k < vehicles.length; k++) {
+      const v = vehicles[(cursor + k) % vehicles.length]!;
+      if (!v.busy && v.next < v.fixes.length) {
+        cursor = (cursor + k + 1) % vehicles.length;
+        return v;
+      }
+    }
+    return undefined;
+  };
+
+  let lastProgress = 0;
+  const progress = (final: boolean) => {
+    const elapsed = (performance.now() - t0) / 1000;
+    const lat = percentiles(counters.latencies);
+    const lag = percentiles(lags);
+    options.progress(
+      `${elapsed.toFixed(0)}s/${options.durationSec}s sent ${counters.sent} (${(counters.sent / Math.max(elapsed, 0.001)).toFixed(0)}/s) ` +
+        `accepted ${counters.accepted} dup ${counters.duplicates} rejected ${Object.values(counters.rejectedByStatus).reduce((a, b) => a + b, 0)} ` +
+        `in-flight ${inFlight.size} latency p95 ${lat.p95 ?? '-'}ms lag p99 ${lag.p99 ?? '-'}ms (${lag.count})`,
+      final,
+    );
+  };
+
+  while (performance.now() - t0 < options.durationSec * 1000) {
+    const elapsedMs = performance.now() - t0;
+    const target = (options.ratePerSec * elapsedMs) / 1000;
+    // Falling more than a second behind the target means the system is saturated: don't burst
+    // to catch up, count what could not be sent instead.
+    if (target - dispatched > options.ratePerSec) dispatched = target - options.ratePerSec;
+    while (target - dispatched >= Math.min(options.batchSize, options.ratePerSec / 20) && inFlight.size < options.concurrency) {
+      const vehicle = nextIdle();
+      if (!vehicle) break;
+      const sample = elapsedMs - lastSampleAt >= options.lagSampleEveryMs && activeSamplers < 8;
+      if (sample) lastSampleAt = elapsedMs;
+      send(vehicle, sample);
+    }
+    if (elapsedMs - lastProgress >= 1_000) {
+      lastProgress = elapsedMs;
+      progress(false);
+    }
+    await sleep(2);
+  }
+  while (inFlight.size > 0) await Promise.race(inFlight);
+  progress(true);
+
+  const elapsedSec = (performance.now() - t0) / 1000;
+  const summary: LoadSummary = {
+    startedAt: startedAt.toISOString(),
+    options: {
+      ratePerSec: options.ratePerSec,
+      durationSec: options.durationSec,
+      vehicles: vehicleCount,
+      batchSize: options.batchSize,
+      concurrency: options.concurrency,
+      seed: options.seed,
+      baseUrl: options.baseUrl,
+    },
+    elapsedSec: Math.round(elapsedSec * 10) / 10,
+    achievedFixesPerSec: Math.round(counters.sent / elapsedSec),
+    fixes: {
+      sent: counters.sent,
+      accepted: counters.accepted,
+      duplicates: counters.duplicates,
+      rejectedByStatus: counters.rejectedByStatus,
+      unsentBehindTarget: Math.max(0, Math.round(total - counters.sent)),
+    },
+    requests: { sent: counters.requests, retries: counters.retries, attemptsByStatus: counters.attemptsByStatus },
+    apiLatencyMs: percentiles(counters.latencies),
+    endToEndLagMs: { ...percentiles(lags), timeouts: lagTimeouts },
+  };
+  await mkdir(options.outDir, { recursive: true });
+  const outFile = path.join(options.outDir, `load-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(outFile, `${JSON.stringify(summary, null, 2)}\n`);
+  summary.outFile = outFile;
+  return summary;
+}
+
+export function formatSummary(s: LoadSummary): string {
+  const ms = (v: number | null) => (v === null ? '-' : `${v} ms`);
+  const rejected = Object.entries(s.fixes.rejectedByStatus).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+  return [
+    `Load run: target ${s.options.ratePerSec} fixes/s for ${s.options.durationSec} s over ${s.options.vehicles} trucks (batches of ${s.options.batchSize}, ${s.options.concurrency} in flight)`,
+    `  achieved      ${s.achievedFixesPerSec} fixes/s over ${s.elapsedSec} s`,
+    `  fixes         sent ${s.fixes.sent}, accepted ${s.fixes.accepted}, duplicates ${s.fixes.duplicates}, rejected ${rejected}, not sent (behind target) ${s.fixes.unsentBehindTarget}`,
+    `  requests      ${s.requests.sent} (retries ${s.requests.retries}; attempts by status ${JSON.stringify(s.requests.attemptsByStatus)})`,
+    `  API latency   p50 ${ms(s.apiLatencyMs.p50)}, p95 ${ms(s.apiLatencyMs.p95)}, p99 ${ms(s.apiLatencyMs.p99)} (${s.apiLatencyMs.count} attempts)`,
+    `  end-to-end    p50 ${ms(s.endToEndLagMs.p50)}, p95 ${ms(s.endToEndLagMs.p95)}, p99 ${ms(s.endToEndLagMs.p99)} (${s.endToEndLagMs.count} samples, ${s.endToEndLagMs.timeouts} timed out)`,
+    s.outFile ? `  written to    ${s.outFile}` : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
