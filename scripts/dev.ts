@@ -274,6 +274,8 @@ async function main(): Promise<void> {
       else void shutdown(0, signal);
     });
   }
+  // The terminal may be gone before we are (closed window, npm exiting on Ctrl-C): keep stopping in order.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   // `npm start` killed with SIGTERM exits without passing the signal on: notice being orphaned.
   const parentPid = process.ppid;
   setInterval(() => {
