@@ -24,7 +24,7 @@ async function connectTemporal(address: string, logger: Logger): Promise<Connect
 
 const env = loadEnv();
 const logger = createLogger({ name: 'api', level: env.LOG_LEVEL });
-const db = createDatabase(env.DATABASE_URL);
+const db = createDatabase(env.DATABASE_URL, { onIdleClientError: (err) => logger.warn({ err }, 'idle Postgres connection lost') });
 const connection = await connectTemporal(env.TEMPORAL_ADDRESS, logger);
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 

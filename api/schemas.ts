@@ -35,6 +35,13 @@ export const PositionsBodySchema = z
   })
   .openapi('PositionsBody');
 
+export const DevicePositionsBodySchema = z
+  .strictObject({
+    deviceId: z.string().trim().min(1).max(100),
+    positions: PositionsBodySchema.shape.positions,
+  })
+  .openapi('DevicePositionsBody');
+
 export const PositionsAcceptedSchema = z
   .object({
     accepted: z.number().int().openapi({ description: 'Fixes stored by this request' }),
@@ -42,6 +49,16 @@ export const PositionsAcceptedSchema = z
     shipmentClosed: z.boolean().optional().openapi({ description: 'The shipment workflow has completed: fixes are stored but no longer processed' }),
   })
   .openapi('PositionsAccepted');
+
+export const DevicePositionsAcceptedSchema = z
+  .object({
+    accepted: z.number().int().openapi({ description: 'Fixes stored by this request, summed over the shipments they were routed to' }),
+    duplicates: z.number().int(),
+    shipments: z.array(
+      z.object({ shipmentId: z.string(), accepted: z.number().int(), duplicates: z.number().int(), shipmentClosed: z.boolean().optional() }),
+    ).openapi({ description: "The device's active shipments the fixes were routed to; empty when none (fixes kept for the device only)" }),
+  })
+  .openapi('DevicePositionsAccepted');
 
 const LineStringSchema = z
   .strictObject({

@@ -1,13 +1,18 @@
 // Positions: the ingest hot path (store in bulk, then deliver through the signal outbox) and
 // time-range reads per shipment and per device.
 import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { fixToRow, insertPositions, listPositions, toStoredPosition } from '../../db/repositories/positions.js';
+import { findActiveShipmentsForDevice } from '../../db/repositories/shipments.js';
+import type { Fix } from '../../domain/types.js';
 import { requirePermission } from '../auth.js';
-import type { RouteDeps } from '../context.js';
+import type { AppEnv, ApiConfig, RouteDeps } from '../context.js';
 import { ProblemError, validationProblem, type FieldError } from '../problem.js';
 import { bearerSecurity, createRouter, loadShipment } from '../router.js';
 import {
   DeviceIdParamSchema,
+  DevicePositionsAcceptedSchema,
+  DevicePositionsBodySchema,
   PositionListSchema,
   PositionsAcceptedSchema,
   PositionsBodySchema,
@@ -33,6 +38,23 @@ const ingestRoute = createRoute({
   responses: {
     202: { description: 'Stored and delivered', content: { 'application/json': { schema: PositionsAcceptedSchema } } },
     ...problemResponses(400, 401, 403, 404, 413, 503),
+  },
+});
+
+const devicePushRoute = createRoute({
+  method: 'post',
+  path: '/v1/positions',
+  tags,
+  summary: "Push a device's GPS fixes, routed to its active shipments",
+  description:
+    'Fixes go to every planned or running shipment the device is assigned to; with none they are kept for the device only. ' +
+    'A device key may push only for its own device. Same delivery guarantees as the per-shipment endpoint.',
+  security: bearerSecurity,
+  middleware: [requirePermission('ingest')] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: DevicePositionsBodySchema } } } },
+  responses: {
+    202: { description: 'Stored and delivered', content: { 'application/json': { schema: DevicePositionsAcceptedSchema } } },
+    ...problemResponses(400, 401, 403, 413, 503),
   },
 });
 
@@ -64,6 +86,22 @@ const devicePositionsRoute = createRoute({
   },
 });
 
+function rejectFutureFixes(positions: Fix[], config: ApiConfig): void {
+  const latest = Date.now() + config.maxClockSkewSeconds * 1000;
+  const future: FieldError[] = positions.flatMap((fix, i) =>
+    Date.parse(fix.recordedAt) > latest ? [{ field: `positions[${i}].recordedAt`, message: `is more than ${config.maxClockSkewSeconds}s in the future` }] : [],
+  );
+  if (future.length > 0) throw validationProblem(future);
+}
+
+function signalFailed(c: Context<AppEnv>, error: unknown, counts: { accepted: number; duplicates: number }): ProblemError {
+  c.get('logger').warn({ err: error }, 'fixes stored but not delivered');
+  return new ProblemError('signalFailed', 503, 'The fixes are stored but could not be delivered to the shipment workflow yet; retry the same request.', {
+    ...counts,
+    headers: { 'retry-after': '1' },
+  });
+}
+
 export function positionRoutes(deps: RouteDeps) {
   const { db, config, outbox } = deps;
   const router = createRouter();
@@ -76,14 +114,7 @@ export function positionRoutes(deps: RouteDeps) {
       throw new ProblemError('forbidden', 403, 'This device key is not assigned to the shipment.');
     }
 
-    const latest = Date.now() + config.maxClockSkewSeconds * 1000;
-    const future: FieldError[] = positions.flatMap((fix, i) =>
-      Date.parse(fix.recordedAt) > latest
-        ? [{ field: `positions[${i}].recordedAt`, message: `is more than ${config.maxClockSkewSeconds}s in the future` }]
-        : [],
-    );
-    if (future.length > 0) throw validationProblem(future);
-
+    rejectFutureFixes(positions, config);
     const owner = { tenantId: auth.tenantId, shipmentId: shipment.id, deviceId: shipment.device_id };
     const accepted = await insertPositions(db, positions.map((fix) => fixToRow(fix, owner)));
     const duplicates = positions.length - accepted;
@@ -94,14 +125,41 @@ export function positionRoutes(deps: RouteDeps) {
     try {
       ({ shipmentClosed } = await outbox.flush({ shipmentId: shipment.id, workflowId: shipment.workflow_id }));
     } catch (error) {
-      c.get('logger').warn({ err: error }, 'fixes stored but not delivered');
-      throw new ProblemError('signalFailed', 503, 'The fixes are stored but could not be delivered to the shipment workflow yet; retry the same request.', {
-        accepted,
-        duplicates,
-        headers: { 'retry-after': '1' },
-      });
+      throw signalFailed(c, error, { accepted, duplicates });
     }
     return c.json({ accepted, duplicates, ...(shipmentClosed ? { shipmentClosed } : {}) }, 202);
+  });
+
+  router.openapi(devicePushRoute, async (c) => {
+    const { deviceId, positions } = c.req.valid('json');
+    const auth = c.get('auth');
+    if (auth.role === 'device' && auth.deviceId !== deviceId) throw new ProblemError('forbidden', 403, 'A device key may only send its own device\'s positions.');
+    rejectFutureFixes(positions, config);
+
+    const shipments = await findActiveShipmentsForDevice(db, auth.tenantId, deviceId);
+    if (shipments.length === 0) {
+      const accepted = await insertPositions(db, positions.map((fix) => fixToRow(fix, { tenantId: auth.tenantId, shipmentId: null, deviceId })));
+      return c.json({ accepted, duplicates: positions.length - accepted, shipments: [] }, 202);
+    }
+    const routed = [];
+    for (const shipment of shipments) {
+      const accepted = await insertPositions(db, positions.map((fix) => fixToRow(fix, { tenantId: auth.tenantId, shipmentId: shipment.id, deviceId })));
+      routed.push({ shipment, accepted, duplicates: positions.length - accepted });
+    }
+    const totals = { accepted: routed.reduce((n, r) => n + r.accepted, 0), duplicates: routed.reduce((n, r) => n + r.duplicates, 0) };
+    let flushed;
+    try {
+      flushed = await Promise.all(routed.map((r) => outbox.flush({ shipmentId: r.shipment.id, workflowId: r.shipment.workflow_id })));
+    } catch (error) {
+      throw signalFailed(c, error, totals);
+    }
+    const perShipment = routed.map((r, i) => ({
+      shipmentId: r.shipment.id,
+      accepted: r.accepted,
+      duplicates: r.duplicates,
+      ...(flushed[i]!.shipmentClosed ? { shipmentClosed: true } : {}),
+    }));
+    return c.json({ ...totals, shipments: perShipment }, 202);
   });
 
   router.openapi(shipmentPositionsRoute, async (c) => {

@@ -2,7 +2,7 @@
 // workflow's activities keep current).
 import { sql, type Insertable, type Kysely } from 'kysely';
 import type { Database, ShipmentEventRow, ShipmentRow, ShipmentsTable, StopRow, StopsTable } from '../schema.js';
-import type { Milestone, ShipmentStatus, ShipmentView, StopProgress } from '../../domain/types.js';
+import { ACTIVE_STATUSES, type Milestone, type ShipmentStatus, type ShipmentView, type StopProgress } from '../../domain/types.js';
 import { BIGINT_PATTERN, UUID_PATTERN, decodeCursor, microsText, pageOf } from './pagination.js';
 
 export type NewShipment = Insertable<ShipmentsTable>;
@@ -38,6 +38,18 @@ export async function insertShipment(db: Kysely<Database>, shipment: NewShipment
 export async function findShipment(db: Kysely<Database>, tenantId: string, shipmentId: string): Promise<ShipmentRow | undefined> {
   if (!UUID_PATTERN.test(shipmentId)) return undefined;
   return db.selectFrom('shipments').selectAll().where('id', '=', shipmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
+}
+
+/** Shipments the device is assigned to that have not been delivered or cancelled. */
+export async function findActiveShipmentsForDevice(db: Kysely<Database>, tenantId: string, deviceId: string): Promise<ShipmentRow[]> {
+  return db
+    .selectFrom('shipments')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('device_id', '=', deviceId)
+    .where('status', 'in', [...ACTIVE_STATUSES])
+    .orderBy('created_at')
+    .execute();
 }
 
 export async function findStops(db: Kysely<Database>, shipmentId: string): Promise<StopRow[]> {

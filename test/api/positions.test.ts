@@ -165,6 +165,35 @@ describe('ingest', () => {
   });
 });
 
+describe('POST /v1/positions (by device)', () => {
+  it("routes a device's fixes to its active shipments, or keeps them for the device when it has none", async () => {
+    const deviceId = `truck-${Date.now()}`;
+    const parked = fixes(3, Date.now() - 3 * 3_600_000);
+    const idle = await h.call('POST', '/v1/positions', h.acme.keys.dispatcher, { deviceId, positions: parked });
+    expect(idle.status).toBe(202);
+    expect(idle.body).toEqual({ accepted: 3, duplicates: 0, shipments: [] });
+    const again = await h.call('POST', '/v1/positions', h.acme.keys.dispatcher, { deviceId, positions: parked });
+    expect(again.body).toEqual({ accepted: 0, duplicates: 3, shipments: [] });
+
+    const shipment = await createShipment({ deviceId });
+    const batch = fixes(5, Date.now() - 30 * 60_000);
+    const routed = await h.call('POST', '/v1/positions', h.acme.keys.dispatcher, { deviceId, positions: batch });
+    expect(routed.status).toBe(202);
+    expect(routed.body).toEqual({ accepted: 5, duplicates: 0, shipments: [{ shipmentId: shipment.id, accepted: 5, duplicates: 0 }] });
+    expect((await signalledBatches(h.client, shipment.workflowId)).flat().map((f) => f.recordedAt)).toEqual(batch.map((f) => f.recordedAt));
+    const unrouted = await h.database.db.selectFrom('positions').select('id').where('device_id', '=', deviceId).where('shipment_id', 'is', null).execute();
+    expect(unrouted).toHaveLength(3);
+  });
+
+  it('lets a device key send only its own positions', async () => {
+    expect((await h.call('POST', '/v1/positions', h.acme.keys.device, { deviceId: 'someone-else', positions: fixes(1) })).status).toBe(403);
+    expect((await h.call('POST', '/v1/positions', h.acme.keys.viewer, { deviceId: 'tracker-1', positions: fixes(1) })).status).toBe(403);
+    const missing = await h.call('POST', '/v1/positions', h.acme.keys.dispatcher, { positions: fixes(1) });
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors[0].field).toBe('deviceId');
+  });
+});
+
 describe('signal outbox', () => {
   const logger = createLogger({ name: 'outbox-test', level: 'silent' });
 
