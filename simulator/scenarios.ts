@@ -3,6 +3,7 @@
 // expectations; nothing here talks to the API or reads the clock.
 import type { AnomalyType, LineString, ShipmentStatus, ShipmentThresholds, StopType, TemperatureRange } from '../domain/types.js';
 import { buildFleet, pickDeviceType, type Fleet } from './fleet.js';
+import { distanceM } from './geo.js';
 import { DEFAULT_MOTION, DEVICE_PROFILES, simulateTrip, type DeviceType, type MotionOptions, type Trace } from './motion.js';
 import { PLACES, placeById, type Place } from './places.js';
 import { Rng } from './random.js';
@@ -118,9 +119,24 @@ function pickStops(rng: Rng, minKm: number, maxKm: number): { ids: string[]; rou
     const route = network.route(ids);
     const km = route.polyline.lengthM / 1000;
     const legsOk = route.stopOffsetsM.every((m, i) => i === 0 || m - route.stopOffsetsM[i - 1]! > 40_000);
-    if (km >= minKm && km <= maxKm && legsOk) return { ids, route };
+    if (km >= minKm && km <= maxKm && legsOk && passesStopsOnlyOnce(route, ids)) return { ids, route };
   }
   throw new Error(`no trip between ${minKm} and ${maxKm} km in the embedded network`);
+}
+
+/**
+ * The route comes near each stop only when it calls there: a leg that drives through a later
+ * stop's town (or back through an earlier one) would give the platform an arrival out of order.
+ */
+function passesStopsOnlyOnce(route: Route, ids: readonly string[]): boolean {
+  const stops = ids.map(placeById);
+  for (let d = 0; d <= route.polyline.lengthM; d += 1_000) {
+    const { point } = route.polyline.at(d);
+    for (let k = 0; k < stops.length; k++) {
+      if (distanceM(point, stops[k]!) < 5_000 && Math.abs(d - route.stopOffsetsM[k]!) > 15_000) return false;
+    }
+  }
+  return true;
 }
 
 /** Middle of the longest leg, as a share of the route: where scenario trouble happens, far from any stop. */
