@@ -128,6 +128,18 @@ async function assertPortFree(port: number, hint: string): Promise<void> {
   });
 }
 
+/** A port the OS considers free right now (tests run servers side by side with a developer's `npm start`). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
 async function sleep(ms: number): Promise<void> {
   await new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 }

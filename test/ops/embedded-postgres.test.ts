@@ -3,7 +3,6 @@
 // connections work at once, and data survives a restart.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -12,18 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../db/connection.js';
 import { migrateToLatest } from '../../db/migrate.js';
 import { migrations } from '../../db/migrations/index.js';
-import { startEmbeddedPostgresProcess, type ManagedProcess } from '../../scripts/dev.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, startEmbeddedPostgresProcess, type ManagedProcess } from '../../scripts/dev.js';
 
 describe('embedded Postgres (PGlite over the wire protocol)', () => {
   const dataRoot = mkdtempSync(join(tmpdir(), 'retrack-pglite-'));

@@ -3,25 +3,13 @@
 // the same file. A running workflow must survive, and re-registering the search attributes on the
 // existing file must not break the start.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTemporalDevServer, type ManagedProcess } from '../../scripts/dev.js';
+import { freePort, startTemporalDevServer, type ManagedProcess } from '../../scripts/dev.js';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS, searchAttributes } from '../../workflows/contract.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function withClient<T>(port: number, use: (client: Client, connection: Connection) => Promise<T>): Promise<T> {
   const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
