@@ -46,7 +46,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   // One log line per request; headers (and so the Authorization key) are never logged.
   app.use('*', async (c, next) => {
     const started = performance.now();
-    const requestId = c.req.header('x-request-id') ?? randomUUID();
+    const supplied = c.req.header('x-request-id');
+    const requestId = supplied && /^[\w.:-]{1,100}$/.test(supplied) ? supplied : randomUUID();
     c.set('logger', deps.logger.child({ requestId }));
     c.set('logFields', {});
     c.header('x-request-id', requestId);

@@ -2,6 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseApiKey } from '../../api/auth.js';
 import { findApiKey } from '../../db/repositories/tenants.js';
+import { createApp } from '../../api/app.js';
+import { createDatabase } from '../../db/connection.js';
+import { createLogger } from '../../infra/logger.js';
+import { pino } from 'pino';
 import { shipmentBody, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
@@ -55,6 +59,25 @@ describe('authentication', () => {
     expectProblem(await h.call('GET', '/v1/shipments', h.acme.keys.device), 403, 'forbidden');
     // Forbidden before validation: a viewer learns nothing about the body.
     expectProblem(await h.call('POST', '/v1/shipments', h.acme.keys.viewer, {}), 403, 'forbidden');
+  });
+});
+
+describe('request logs', () => {
+  it('log one line per request with tenant, shipment and workflow, and never the API key', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const app = createApp({ db: h.database.db, temporal: h.client, logger, outbox: h.outbox });
+    const headers = { authorization: `Bearer ${h.acme.keys.dispatcher}`, 'content-type': 'application/json' };
+    const created = await app.request('/v1/shipments', { method: 'POST', headers, body: JSON.stringify(shipmentBody()) });
+    const shipment = (await created.json()) as { id: string; workflowId: string };
+    await app.request(`/v1/shipments/${shipment.id}/positions`, { method: 'POST', headers, body: JSON.stringify({ positions: [{ recordedAt: new Date().toISOString(), lat: 1, lon: 2 }] }) });
+    await app.request('/v1/shipments', { headers: { authorization: 'Bearer rtk_wrong' } });
+    const secret = parseApiKey(h.acme.keys.dispatcher)!.secret;
+    expect(lines.join('')).not.toContain(secret);
+    const entries = lines.map((l) => JSON.parse(l)).filter((e) => e.msg === 'request');
+    expect(entries).toHaveLength(3);
+    expect(entries[1]).toMatchObject({ method: 'POST', status: 202, tenantId: h.acme.id, shipmentId: shipment.id, workflowId: shipment.workflowId });
+    expect(entries[2]).toMatchObject({ status: 401 });
   });
 });
 
@@ -125,6 +148,7 @@ describe('operations', () => {
       '/v1/shipments/{id}/positions',
       '/v1/shipments/{id}/cancel',
       '/v1/devices/{deviceId}/positions',
+      '/v1/positions',
       '/healthz',
       '/readyz',
     ]) {
@@ -133,6 +157,24 @@ describe('operations', () => {
     expect(doc.paths['/v1/shipments'].post.security).toEqual([{ bearerAuth: [] }]);
     expect(doc.components.schemas.Fix.properties.lat).toMatchObject({ minimum: -90, maximum: 90 });
     expect(doc.paths['/v1/shipments/{id}/positions'].post.responses['400'].content['application/problem+json']).toBeDefined();
+  });
+
+  it('answers 500 without internals and /readyz 503 when Postgres is unreachable', async () => {
+    const unreachable = createDatabase('postgres://postgres@127.0.0.1:1/nowhere');
+    const broken = createApp({ db: unreachable, temporal: h.client, logger: createLogger({ name: 'broken', level: 'silent' }) });
+    try {
+      const res = await broken.request('/v1/shipments', { headers: { authorization: `Bearer ${h.acme.keys.admin}` } });
+      expect(res.status).toBe(500);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      const body = await res.json();
+      expect(body).toMatchObject({ type: 'https://retrack.dev/problems/internal-error', status: 500 });
+      expect(JSON.stringify(body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|at \w+ \(/);
+      const ready = await broken.request('/readyz');
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 503, checks: { temporal: 'ok' } });
+    } finally {
+      await unreachable.destroy();
+    }
   });
 
   it('serves Swagger UI at /docs', async () => {
