@@ -1,0 +1,40 @@
+// The bootstrap CLI: `npm run --silent admin -- create-tenant --name X` prints one JSON object
+// whose admin key works against the API.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyApiKey } from '../../api/auth.js';
+import { PROJECT_ROOT } from '../../infra/tools.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+
+const run = promisify(execFile);
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+const admin = (...args: string[]) =>
+  run('node_modules/.bin/tsx', ['scripts/admin.ts', ...args], { cwd: PROJECT_ROOT, env: { ...process.env, DATABASE_URL: database.url } });
+
+describe('admin CLI', () => {
+  it('creates a tenant with an admin key, then keys of other roles', async () => {
+    const { stdout } = await admin('create-tenant', '--name', 'Acme Freight');
+    const tenant = JSON.parse(stdout);
+    expect(tenant).toMatchObject({ tenantId: expect.any(String), name: 'Acme Freight', role: 'admin', keyId: expect.any(String) });
+    expect(tenant.apiKey).toMatch(/^rtk_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/);
+    expect(await verifyApiKey(database.db, tenant.apiKey)).toEqual({ tenantId: tenant.tenantId, keyId: tenant.keyId, role: 'admin' });
+
+    const device = JSON.parse((await admin('create-api-key', '--tenant', tenant.tenantId, '--role', 'device', '--device', 'truck-9')).stdout);
+    expect(await verifyApiKey(database.db, device.apiKey)).toEqual({ tenantId: tenant.tenantId, keyId: device.keyId, role: 'device', deviceId: 'truck-9' });
+  });
+
+  it('exits non-zero with usage on bad input', async () => {
+    await expect(admin('create-api-key', '--tenant', '00000000-0000-4000-8000-000000000000', '--role', 'boss')).rejects.toMatchObject({ code: 2 });
+    await expect(admin('create-api-key', '--tenant', '00000000-0000-4000-8000-000000000000', '--role', 'viewer')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/no tenant/) });
+    await expect(admin('create-tenant')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--name/) });
+  });
+});
