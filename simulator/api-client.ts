@@ -39,6 +39,8 @@ export interface ApiResult<T = unknown> {
    * "duplicate" in the final answer may be this very request's own earlier write.
    */
   ambiguousRetry: boolean;
+  /** Why the last attempt got no response at all (status 0). */
+  networkError?: string;
 }
 
 export class ApiError extends Error {
@@ -109,8 +111,9 @@ export class ApiClient {
       fetch: globalThis.fetch,
       sleep,
       random: Math.random,
-      ...options,
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
+      apiKey: options.apiKey,
     };
   }
 
@@ -127,8 +130,10 @@ export class ApiClient {
       const started = performance.now();
       let response: Response | undefined;
       let parsed: unknown;
+      let networkError: string | undefined;
       try {
-        response = await this.options.fetch(`${this.options.baseUrl}${path}`, {
+        const doFetch = this.options.fetch;
+        response = await doFetch(`${this.options.baseUrl}${path}`, {
           method,
           headers: {
             authorization: `Bearer ${this.options.apiKey}`,
@@ -140,14 +145,16 @@ export class ApiClient {
         });
         const text = await response.text();
         parsed = text ? safeJson(text) : undefined;
-      } catch {
+      } catch (error) {
         response = undefined;
+        const cause = (error as { cause?: { message?: string } }).cause?.message;
+        networkError = `${(error as Error).message}${cause ? ` (${cause})` : ''}`;
       }
       const status = response?.status ?? 0;
       onAttempt?.({ method, path, status, latencyMs: performance.now() - started, attempt });
       const retryable = status === 0 || RETRYABLE.has(status);
       if (!retryable || attempt > maxRetries) {
-        return { status, body: parsed as T, attempts: attempt, ambiguousRetry };
+        return { status, body: (networkError ?? parsed) as T, attempts: attempt, ambiguousRetry, ...(networkError ? { networkError } : {}) };
       }
       if (status !== 429) ambiguousRetry = true;
       const backoff = random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
