@@ -83,13 +83,28 @@ export const StopInputSchema = z
   .openapi('StopInput');
 
 const minutes = z.number().positive().max(30 * 24 * 60);
+const metres = z.number().positive().max(100_000);
+const celsius = z.number().min(-100).max(150);
+// Mirrors domain ShipmentThresholds; every field optional, the workflow applies its defaults.
 export const ThresholdsSchema = z
   .strictObject({
     signalLossMin: minutes.optional(),
     longDwellMin: minutes.optional(),
+    dwellToleranceMin: minutes.optional(),
     unplannedStopMin: minutes.optional(),
-    offRouteCorridorM: z.number().positive().max(100_000).optional(),
+    stationarySpeedKmh: z.number().min(0).max(50).optional(),
+    stationaryRadiusM: metres.optional(),
+    offRouteCorridorM: metres.optional(),
+    offRouteReentryM: metres.optional(),
+    offRouteConsecutiveFixes: z.number().int().min(1).max(100).optional(),
     lateToleranceMin: minutes.optional(),
+    lateRecoveryMin: minutes.optional(),
+    temperatureRange: z
+      .strictObject({ minC: celsius, maxC: celsius })
+      .refine((r) => r.maxC > r.minC, { message: 'maxC must be above minC', path: ['maxC'] })
+      .optional(),
+    temperatureExcursionMin: minutes.optional(),
+    temperatureHysteresisC: z.number().min(0).max(20).optional(),
   })
   .openapi('Thresholds');
 

@@ -96,6 +96,17 @@ describe('POST /v1/shipments', () => {
     expect((await h.client.workflow.getHandle(`shipment/${h.acme.id}/${otherId}`).describe()).status.name).toBe('RUNNING');
   });
 
+  it('accepts every threshold the domain knows and names a bad one', async () => {
+    const thresholds = { signalLossMin: 30, offRouteCorridorM: 800, offRouteConsecutiveFixes: 3, temperatureRange: { minC: 2, maxC: 8 }, temperatureExcursionMin: 10 };
+    const ok = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, shipmentBody({ thresholds }));
+    expect(ok.status).toBe(201);
+    const row = await h.database.db.selectFrom('shipments').select('thresholds').where('id', '=', ok.body.id).executeTakeFirstOrThrow();
+    expect(row.thresholds).toEqual(thresholds);
+    const bad = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, shipmentBody({ thresholds: { temperatureRange: { minC: 8, maxC: 2 } } }));
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([{ field: 'thresholds.temperatureRange.maxC', message: 'maxC must be above minC' }]);
+  });
+
   it('answers 409 when the reference was used with a different body', async () => {
     const body = shipmentBody();
     const first = await create(h.acme.keys.dispatcher, body);
