@@ -1,8 +1,10 @@
 // Activities of the shipment workflow: the only place its decisions touch I/O.
 // Built by a factory so tests and the worker inject their own database and logger.
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Kysely } from 'kysely';
 import { applyShipmentProgress, type ProjectionWriteResult } from '../db/repositories/projection.js';
+import { applyAssignment, type AssignmentWrite } from '../db/repositories/assignment.js';
+import { ASSIGNMENT_FAILURES } from '../workflows/contract.js';
 import type { Database } from '../db/schema.js';
 import type { ShipmentProgress } from '../domain/timeline.js';
 import type { Logger } from '../infra/logger.js';
@@ -39,6 +41,20 @@ export function createActivities({ db, logger }: ActivityDependencies) {
         );
       }
       return result;
+    },
+
+    /**
+     * Writes a new fleet assignment (and its timeline event) to the projection before the Update
+     * answers, so device routing follows at once. Fails without retry when an id no longer names
+     * a fleet row of the tenant.
+     */
+    async persistAssignment(write: AssignmentWrite): Promise<void> {
+      const result = await applyAssignment(db, write);
+      if (!result.applied) {
+        const fields = result.missing.map((m) => ({ field: m.field, message: `no ${m.kind} with id ${m.id} in your tenant` }));
+        throw ApplicationFailure.nonRetryable(`${fields.map((f) => f.field).join(', ')} no longer name fleet resources of the tenant`, ASSIGNMENT_FAILURES.unknownFleetReference, fields);
+      }
+      logger.info({ tenantId: write.tenantId, shipmentId: write.shipmentId, eventKey: write.eventKey, ...executionFields() }, 'assignment persisted');
     },
   };
 }

@@ -25,6 +25,25 @@ export const fixesReceivedSignal = defineSignal<[FixBatch]>('fixesReceived');
 export const shipmentStateQuery = defineQuery<ShipmentView>('shipmentState');
 export const cancelShipmentUpdate = defineUpdate<ShipmentView, [CancelRequest]>('cancelShipment');
 
+/** A change of the shipment's fleet assignment: absent fields stay as they are, null clears one. */
+export interface AssignmentChange {
+  carrierId?: string | null;
+  vehicleId?: string | null;
+  driverId?: string | null;
+  deviceId?: string | null;
+  /** Who asked (API key id), kept in the timeline. */
+  actor?: string;
+}
+
+export const updateAssignmentUpdate = defineUpdate<ShipmentView, [AssignmentChange]>('updateAssignment');
+
+/** ApplicationFailure types the assignment Update fails with; the API maps them to 409 and 422. */
+export const ASSIGNMENT_FAILURES = {
+  closed: 'ShipmentClosed',
+  unknownFleetReference: 'UnknownFleetReference',
+  invalid: 'InvalidAssignment',
+} as const;
+
 export const searchAttributes = {
   tenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),
   shipmentReference: defineSearchAttributeKey('ShipmentReference', SearchAttributeType.KEYWORD),

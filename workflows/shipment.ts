@@ -1,6 +1,7 @@
 // One long-lived workflow per shipment: it turns batches of fixes into milestones and status,
 // persists what it decides through activities, and stays open for a grace period after delivery.
 import {
+  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
@@ -26,13 +27,16 @@ import {
   type TrackingState,
 } from '../domain/milestones.js';
 import { timelineEventKey, type ShipmentProgress, type TimelineEvent } from '../domain/timeline.js';
-import type { Fix, Milestone, ShipmentPlan, ShipmentView, StopPlan } from '../domain/types.js';
+import type { Assignment, Fix, Milestone, ShipmentPlan, ShipmentView, StopPlan } from '../domain/types.js';
 import {
+  ASSIGNMENT_FAILURES,
   cancelShipmentUpdate,
   DEFAULT_WORKFLOW_SETTINGS,
   fixesReceivedSignal,
   searchAttributes,
   shipmentStateQuery,
+  updateAssignmentUpdate,
+  type AssignmentChange,
   type CancelRequest,
   type ShipmentWorkflowInput,
   type ShipmentWorkflowSettings,
@@ -43,6 +47,25 @@ const { persistShipmentProgress } = proxyActivities<ShipmentActivities>({
   // No attempt limit: the projection must eventually hold what the workflow decided (writes are idempotent).
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+
+// The assignment Update waits for this write, so it retries briefly and then fails the Update.
+const { persistAssignment } = proxyActivities<ShipmentActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [ASSIGNMENT_FAILURES.unknownFleetReference] },
+});
+
+const ASSIGNMENT_FIELDS = ['carrierId', 'vehicleId', 'driverId', 'deviceId'] as const;
+
+/** Absent fields of the change keep their value, null clears them. */
+function mergeAssignment(current: Assignment, change: AssignmentChange): Assignment {
+  const next: Assignment = { ...current };
+  for (const field of ASSIGNMENT_FIELDS) {
+    const value = change[field];
+    if (value === null) delete next[field];
+    else if (value !== undefined) next[field] = value;
+  }
+  return next;
+}
 
 /** The projection's last_position follows the truck at most this often in fix time (milestones always write it). */
 const POSITION_PERSIST_INTERVAL_MS = 5 * 60_000;
@@ -75,6 +98,10 @@ export interface ShipmentWorkflowState {
   outbox: TimelineEvent[];
   projectionDirty: boolean;
   cancellation?: { reason: string; at: string; actor?: string };
+  /** Current fleet assignment once changed by the assignment Update (else the plan's). */
+  assignment?: Assignment;
+  /** Number of assignment changes so far: the ordinal in `ASSIGNMENT:<n>` event keys. */
+  assignmentChanges?: number;
   /** Workflow time when the delivery grace period ends. */
   graceEndsAt?: string;
   updatedAt: string;
@@ -123,6 +150,9 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
   const queue: Fix[] = carried ? [...carried.queuedFixes] : [];
   let signalsThisRun = 0;
   let publishedSearchAttributes = '';
+  let assignmentInFlight = false;
+  const assignment = (): Assignment =>
+    state.assignment ?? { carrierId: plan.carrierId, vehicleId: plan.vehicleId, driverId: plan.driverId, deviceId: plan.deviceId };
 
   const isClosed = (): boolean => isTerminal(state.tracking.status);
 
@@ -133,10 +163,7 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     createdAt: plan.createdAt,
     updatedAt: state.updatedAt,
     workflowId: workflowInfo().workflowId,
-    carrierId: plan.carrierId,
-    vehicleId: plan.vehicleId,
-    driverId: plan.driverId,
-    deviceId: plan.deviceId,
+    ...assignment(),
     stops: state.tracking.stops.map((progress) => ({ ...stopsBySequence.get(progress.sequence)!, ...progress })),
     route: plan.route,
     lastPosition: state.lastPosition,
@@ -234,7 +261,9 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
       { key: searchAttributes.shipmentReference, value: plan.reference },
       { key: searchAttributes.shipmentStatus, value: state.tracking.status },
     ];
-    if (plan.carrierId) pairs.push({ key: searchAttributes.carrierId, value: plan.carrierId });
+    const { carrierId } = assignment();
+    if (carrierId) pairs.push({ key: searchAttributes.carrierId, value: carrierId });
+    else if (state.assignmentChanges) pairs.push({ key: searchAttributes.carrierId, value: null });
     const signature = JSON.stringify(pairs.map((pair) => [pair.key.name, pair.value]));
     if (signature !== publishedSearchAttributes) {
       upsertSearchAttributes(pairs);
@@ -325,6 +354,65 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
           throw ApplicationFailure.nonRetryable('a cancellation needs a non-empty reason', INVALID_CANCEL_FAILURE);
         }
         rejectIfDelivered();
+      },
+    },
+  );
+
+  function rejectAssignmentIfClosed(): void {
+    if (isClosed()) {
+      throw ApplicationFailure.nonRetryable(`shipment ${plan.reference} is ${state.tracking.status} and can no longer be reassigned`, ASSIGNMENT_FAILURES.closed);
+    }
+  }
+
+  setHandler(
+    updateAssignmentUpdate,
+    async (change: AssignmentChange) => {
+      // One change at a time, so the projection receives them in the order the workflow applies them.
+      await condition(() => !assignmentInFlight);
+      assignmentInFlight = true;
+      try {
+        rejectAssignmentIfClosed();
+        const previous = assignment();
+        const next = mergeAssignment(previous, change);
+        const ordinal = (state.assignmentChanges ?? 0) + 1;
+        try {
+          await persistAssignment({
+            tenantId: plan.tenantId,
+            shipmentId: plan.shipmentId,
+            assignment: next,
+            previous,
+            eventKey: `ASSIGNMENT:${ordinal}`,
+            occurredAt: nowIso(),
+            actor: change.actor,
+          });
+        } catch (error) {
+          // Surface the activity's business failure (an unknown fleet id) as the Update's own.
+          if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) {
+            throw ApplicationFailure.nonRetryable(error.cause.message, error.cause.type, ...(error.cause.details ?? []));
+          }
+          throw error;
+        }
+        state.assignment = next;
+        state.assignmentChanges = ordinal;
+        state.updatedAt = nowIso();
+        log.info('assignment changed', { ordinal, actor: change.actor });
+        publish();
+        return view();
+      } finally {
+        assignmentInFlight = false;
+      }
+    },
+    {
+      validator: (change: AssignmentChange) => {
+        const fields = ASSIGNMENT_FIELDS.filter((field) => change?.[field] !== undefined);
+        if (fields.length === 0) throw ApplicationFailure.nonRetryable('an assignment change names at least one field', ASSIGNMENT_FAILURES.invalid);
+        for (const field of fields) {
+          const value = change[field];
+          if (value !== null && (typeof value !== 'string' || value === '')) {
+            throw ApplicationFailure.nonRetryable(`${field} must be an id or null`, ASSIGNMENT_FAILURES.invalid);
+          }
+        }
+        rejectAssignmentIfClosed();
       },
     },
   );

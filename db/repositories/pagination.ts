@@ -44,3 +44,13 @@ export function pageOf<T>(rows: T[], limit: number, keyOf: (row: T) => CursorKey
   const items = rows.slice(0, limit);
   return { items, nextCursor: encodeCursor(keyOf(items[items.length - 1]!)) };
 }
+
+/**
+ * Lookups by id always run one tenant-scoped query: a malformed id becomes the nil UUID (which no
+ * row has) instead of an early return, so "malformed", "missing" and "another tenant's" take the
+ * same path and the same time.
+ */
+export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+export function uuidOrNil(id: string): string {
+  return UUID_PATTERN.test(id) ? id.toLowerCase() : NIL_UUID;
+}

@@ -1,9 +1,9 @@
 // Shipments as the API writes them (the create rows) and reads them (the projection the
 // workflow's activities keep current).
-import { sql, type Insertable, type Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Database, ShipmentEventRow, ShipmentRow, ShipmentsTable, StopRow, StopsTable } from '../schema.js';
 import { ACTIVE_STATUSES, type Milestone, type ShipmentStatus, type ShipmentView, type StopProgress } from '../../domain/types.js';
-import { BIGINT_PATTERN, UUID_PATTERN, decodeCursor, microsText, pageOf } from './pagination.js';
+import { BIGINT_PATTERN, UUID_PATTERN, decodeCursor, microsText, pageOf, uuidOrNil } from './pagination.js';
 
 export type NewShipment = Insertable<ShipmentsTable>;
 export type NewStop = Insertable<StopsTable>;
@@ -12,8 +12,15 @@ export type NewStop = Insertable<StopsTable>;
  * Inserts the shipment and its stops in one transaction. When the tenant already has a shipment
  * with this reference nothing is written and the existing row is returned (`created: false`).
  */
-export async function insertShipment(db: Kysely<Database>, shipment: NewShipment, stops: NewStop[]): Promise<{ created: boolean; row: ShipmentRow }> {
+export async function insertShipment(
+  db: Kysely<Database>,
+  shipment: NewShipment,
+  stops: NewStop[],
+  /** Runs first in the transaction, e.g. to lock the fleet rows the shipment references. */
+  before?: (trx: Transaction<Database>) => Promise<void>,
+): Promise<{ created: boolean; row: ShipmentRow }> {
   return db.transaction().execute(async (trx) => {
+    await before?.(trx);
     const inserted = await trx
       .insertInto('shipments')
       .values(shipment)
@@ -34,10 +41,9 @@ export async function insertShipment(db: Kysely<Database>, shipment: NewShipment
   });
 }
 
-/** Tenant-scoped: another tenant's shipment (or a malformed id) is simply not found. */
+/** Tenant-scoped: another tenant's shipment (or a malformed id) is simply not found, by the same query. */
 export async function findShipment(db: Kysely<Database>, tenantId: string, shipmentId: string): Promise<ShipmentRow | undefined> {
-  if (!UUID_PATTERN.test(shipmentId)) return undefined;
-  return db.selectFrom('shipments').selectAll().where('id', '=', shipmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
+  return db.selectFrom('shipments').selectAll().where('id', '=', uuidOrNil(shipmentId)).where('tenant_id', '=', tenantId).executeTakeFirst();
 }
 
 /** Shipments the device is assigned to that have not been delivered or cancelled. */

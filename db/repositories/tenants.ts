@@ -1,7 +1,14 @@
 // Tenants and their API keys. Only the hash of a key's secret is ever stored.
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ApiKeyRole, ApiKeyRow, Database } from '../schema.js';
+import { decodeCursor, microsText, pageOf } from './pagination.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/** Postgres NOTIFY channel carrying the id of each revoked key, so every API process evicts it. */
+export const API_KEY_REVOKED_CHANNEL = 'api_key_revoked';
+export const API_KEY_ID_PATTERN = /^[0-9a-f]{24}$/;
 
 export async function createTenant(db: Kysely<Database>, input: { name: string }): Promise<{ id: string; name: string }> {
   const id = randomUUID();
@@ -21,30 +28,76 @@ export interface NewApiKey {
   name: string;
   secretHash: string;
   deviceId?: string;
+  /** The admin key that issued it; absent for keys made by the admin CLI. */
+  createdByKeyId?: string;
 }
 
-export async function insertApiKey(db: Kysely<Database>, key: NewApiKey): Promise<void> {
-  await db
+export async function insertApiKey(db: Executor, key: NewApiKey): Promise<ApiKeyRow> {
+  return db
     .insertInto('api_keys')
-    .values({ id: key.id, tenant_id: key.tenantId, role: key.role, name: key.name, secret_hash: key.secretHash, device_id: key.deviceId ?? null })
-    .execute();
+    .values({
+      id: key.id,
+      tenant_id: key.tenantId,
+      role: key.role,
+      name: key.name,
+      secret_hash: key.secretHash,
+      device_id: key.deviceId ?? null,
+      created_by_key_id: key.createdByKeyId ?? null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Tenant-scoped; an unknown or foreign key id runs the same single query. */
+export async function findTenantApiKey(db: Executor, tenantId: string, keyId: string): Promise<ApiKeyRow | undefined> {
+  return db.selectFrom('api_keys').selectAll().where('id', '=', keyId).where('tenant_id', '=', tenantId).executeTakeFirst();
+}
+
+/** Newest first, keyset-paginated on (created_at desc, id desc). Throws InvalidCursorError. */
+export async function listApiKeys(
+  db: Kysely<Database>,
+  tenantId: string,
+  filters: { role?: ApiKeyRole; deviceId?: string; includeRevoked: boolean },
+  page: { limit: number; cursor?: string },
+): Promise<{ items: ApiKeyRow[]; nextCursor: string | null }> {
+  let query = db.selectFrom('api_keys').selectAll().select(microsText('created_at').as('cursor_at')).where('tenant_id', '=', tenantId);
+  if (filters.role) query = query.where('role', '=', filters.role);
+  if (filters.deviceId) query = query.where('device_id', '=', filters.deviceId);
+  if (!filters.includeRevoked) query = query.where('revoked_at', 'is', null);
+  if (page.cursor) {
+    const key = decodeCursor(page.cursor, API_KEY_ID_PATTERN);
+    query = query.where(sql<boolean>`(created_at, id) < (${key.at}::timestamptz, ${key.id})`);
+  }
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
+  const { items, nextCursor } = pageOf(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
+  return { items: items.map(({ cursor_at: _cursor, ...row }) => row), nextCursor };
+}
+
+/** Records last use of several keys in one statement; never moves a timestamp backwards. */
+export async function touchApiKeys(db: Executor, uses: ReadonlyMap<string, Date>): Promise<void> {
+  if (uses.size === 0) return;
+  const values = sql.join([...uses].map(([id, at]) => sql`(${id}, ${at.toISOString()}::timestamptz)`));
+  await sql`update api_keys set last_used_at = v.at from (values ${values}) as v(id, at)
+    where api_keys.id = v.id and (api_keys.last_used_at is null or api_keys.last_used_at < v.at)`.execute(db);
 }
 
 export async function findApiKey(db: Kysely<Database>, keyId: string): Promise<ApiKeyRow | undefined> {
   return db.selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst();
 }
 
-export async function touchApiKey(db: Kysely<Database>, keyId: string, at: Date): Promise<void> {
-  await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', keyId).execute();
-}
-
-export async function revokeApiKey(db: Kysely<Database>, tenantId: string, keyId: string): Promise<boolean> {
-  const result = await db
+/**
+ * Revokes the key and notifies every API process (inside a transaction the notification goes out
+ * at commit). Returns the row when this call revoked it, undefined when missing or already revoked.
+ */
+export async function revokeApiKey(db: Executor, tenantId: string, keyId: string, at = new Date()): Promise<ApiKeyRow | undefined> {
+  const row = await db
     .updateTable('api_keys')
-    .set({ revoked_at: new Date() })
+    .set({ revoked_at: at })
     .where('id', '=', keyId)
     .where('tenant_id', '=', tenantId)
     .where('revoked_at', 'is', null)
+    .returningAll()
     .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  if (row) await sql`select pg_notify(${API_KEY_REVOKED_CHANNEL}, ${row.id})`.execute(db);
+  return row;
 }

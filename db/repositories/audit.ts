@@ -1,0 +1,60 @@
+// The tenant's audit log: who (which API key) changed keys or the fleet, and how.
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { AuditEventsTable, Database } from '../schema.js';
+import { BIGINT_PATTERN, decodeCursor, microsText, pageOf } from './pagination.js';
+
+export type AuditEventRow = Selectable<AuditEventsTable>;
+
+export interface AuditEntry {
+  tenantId: string;
+  /** Null when done outside the API (the admin CLI). */
+  actorKeyId: string | null;
+  /** `<entity>.<verb>`, e.g. `carrier.created`, `api_key.revoked`. */
+  action: string;
+  entityType: string;
+  entityId: string;
+  data?: Record<string, unknown>;
+}
+
+/** Written in the same transaction as the change it records. */
+export async function recordAudit(db: Kysely<Database> | Transaction<Database>, entry: AuditEntry): Promise<void> {
+  await db
+    .insertInto('audit_events')
+    .values({
+      tenant_id: entry.tenantId,
+      actor_key_id: entry.actorKeyId,
+      action: entry.action,
+      entity_type: entry.entityType,
+      entity_id: entry.entityId,
+      data: entry.data ?? {},
+    })
+    .execute();
+}
+
+export interface AuditFilters {
+  action?: string;
+  entityType?: string;
+  entityId?: string;
+  actorKeyId?: string;
+}
+
+/** Newest first, keyset-paginated on (occurred_at desc, id desc). Throws InvalidCursorError. */
+export async function listAuditEvents(
+  db: Kysely<Database>,
+  tenantId: string,
+  filters: AuditFilters,
+  page: { limit: number; cursor?: string },
+): Promise<{ items: AuditEventRow[]; nextCursor: string | null }> {
+  let query = db.selectFrom('audit_events').selectAll().select(microsText('occurred_at').as('cursor_at')).where('tenant_id', '=', tenantId);
+  if (filters.action) query = query.where('action', '=', filters.action);
+  if (filters.entityType) query = query.where('entity_type', '=', filters.entityType);
+  if (filters.entityId) query = query.where('entity_id', '=', filters.entityId);
+  if (filters.actorKeyId) query = query.where('actor_key_id', '=', filters.actorKeyId);
+  if (page.cursor) {
+    const key = decodeCursor(page.cursor, BIGINT_PATTERN);
+    query = query.where(sql<boolean>`(occurred_at, id) < (${key.at}::timestamptz, ${key.id}::bigint)`);
+  }
+  const rows = await query.orderBy('occurred_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
+  const { items, nextCursor } = pageOf(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
+  return { items: items.map(({ cursor_at: _cursor, ...row }) => row), nextCursor };
+}
