@@ -16,18 +16,18 @@ const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'
   ERROR: 'error',
 };
 
-async function connectWithRetry(address: string, logger: Logger, abort: AbortSignal): Promise<NativeConnection> {
-  for (let attempt = 1; ; attempt += 1) {
+/** Waits for Temporal to answer (everything may start at once); undefined when stopped meanwhile. */
+async function connectWithRetry(address: string, logger: Logger, abort: AbortSignal): Promise<NativeConnection | undefined> {
+  for (let attempt = 1; !abort.aborted; attempt += 1) {
     try {
       return await NativeConnection.connect({ address });
     } catch (error) {
-      if (abort.aborted) throw error;
       const waitMs = Math.min(500 * 2 ** Math.min(attempt - 1, 4), 5_000);
-      logger.warn({ address, attempt, waitMs, err: error }, 'Temporal not reachable yet; retrying');
+      logger.warn({ address, attempt, waitMs, reason: error instanceof Error ? error.message : String(error) }, 'Temporal not reachable yet; retrying');
       await delay(waitMs, undefined, { signal: abort }).catch(() => undefined);
-      if (abort.aborted) throw new Error('stopped while waiting for Temporal');
     }
   }
+  return undefined;
 }
 
 async function main(): Promise<void> {
@@ -52,6 +52,7 @@ async function main(): Promise<void> {
   let connection: NativeConnection | undefined;
   try {
     connection = await connectWithRetry(env.TEMPORAL_ADDRESS, logger, stopping.signal);
+    if (!connection) return;
     const worker = await createShipmentWorker({
       connection,
       namespace: env.TEMPORAL_NAMESPACE,
