@@ -6,7 +6,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Context } from 'hono';
 import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { InvalidCursorError } from '../db/repositories/pagination.js';
-import { authenticate } from './auth.js';
+import { authenticate, createApiKeyService } from './auth.js';
 import { DEFAULT_API_CONFIG, type AppDeps, type AppEnv, type RouteDeps } from './context.js';
 import { ProblemError, problemResponse, validationProblem, type Problem } from './problem.js';
 import { validationHook } from './router.js';
@@ -15,6 +15,13 @@ import { mountDocs } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { positionRoutes } from './routes/positions.js';
 import { shipmentRoutes } from './routes/shipments.js';
+import { assignmentRoutes } from './routes/assignments.js';
+import { carrierRoutes } from './routes/carriers.js';
+import { driverRoutes } from './routes/drivers.js';
+import { vehicleRoutes } from './routes/vehicles.js';
+import { deviceRoutes } from './routes/devices.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { auditEventRoutes } from './routes/audit-events.js';
 
 export type { ApiConfig, AppDeps } from './context.js';
 export { apiConfigFromEnv } from './context.js';
@@ -38,9 +45,10 @@ function toProblem(error: unknown, c: Context<AppEnv>): { problem: Problem; head
 
 /** Builds the API. `config` falls back to DEFAULT_API_CONFIG field by field. */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
-  const config = { ...DEFAULT_API_CONFIG, ...deps.config };
+  const config = { ...DEFAULT_API_CONFIG, ...deps.config, apiKeys: { ...DEFAULT_API_CONFIG.apiKeys, ...deps.config?.apiKeys } };
   const outbox = deps.outbox ?? createSignalOutbox({ db: deps.db, deliver: temporalFixDelivery(deps.temporal), logger: deps.logger });
-  const routeDeps: RouteDeps = { db: deps.db, temporal: deps.temporal, config, outbox };
+  const keys = deps.keys ?? createApiKeyService({ db: deps.db, logger: deps.logger, settings: config.apiKeys });
+  const routeDeps: RouteDeps = { db: deps.db, temporal: deps.temporal, config, outbox, keys };
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   // One log line per request; headers (and so the Authorization key) are never logged.
@@ -59,11 +67,18 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   app.use('/v1/*', bodyLimit({ maxSize: config.bodyLimitBytes, onError: () => { throw new HTTPException(413); } }));
-  app.use('/v1/*', authenticate(deps.db));
+  app.use('/v1/*', authenticate(keys));
 
   app.route('/', healthRoutes(routeDeps));
   app.route('/', shipmentRoutes(routeDeps));
+  app.route('/', assignmentRoutes(routeDeps));
   app.route('/', positionRoutes(routeDeps));
+  app.route('/', carrierRoutes(routeDeps));
+  app.route('/', driverRoutes(routeDeps));
+  app.route('/', vehicleRoutes(routeDeps));
+  app.route('/', deviceRoutes(routeDeps));
+  app.route('/', apiKeyRoutes(routeDeps));
+  app.route('/', auditEventRoutes(routeDeps));
   mountDocs(app);
 
   app.notFound((c) => problemResponse(c, new ProblemError('notFound', 404, `No route for ${c.req.method} ${c.req.path}.`).problem));

@@ -1,10 +1,17 @@
 // API keys: `rtk_<keyId>_<secret>`. The key id is public and the row's primary key; only the
 // sha256 of the secret is stored, compared in constant time. The key itself is never logged.
+//
+// Verification is cached in-process so the positions hot path costs no database round trip.
+// A revoke evicts the key at once in the revoking process and, through Postgres NOTIFY, in every
+// other API process; a short TTL bounds staleness if a notification is ever missed, and while the
+// LISTEN connection is down the cache is bypassed altogether.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { MiddlewareHandler } from 'hono';
-import type { ApiKeyRole, Database } from '../db/schema.js';
-import { findApiKey, insertApiKey, touchApiKey } from '../db/repositories/tenants.js';
+import pg from 'pg';
+import type { ApiKeyRole, ApiKeyRow, Database } from '../db/schema.js';
+import { API_KEY_REVOKED_CHANNEL, findApiKey, insertApiKey, touchApiKeys } from '../db/repositories/tenants.js';
+import type { Logger } from '../infra/logger.js';
 import { ProblemError } from './problem.js';
 import type { AppEnv } from './context.js';
 
@@ -15,7 +22,7 @@ export interface AuthContext {
   tenantId: string;
   keyId: string;
   role: ApiKeyRole;
-  /** Set on device keys bound to one device. */
+  /** Set on device keys: the id of the one device (devices.id) the key speaks for. */
   deviceId?: string;
 }
 
@@ -36,19 +43,20 @@ export function parseApiKey(apiKey: string): { keyId: string; secret: string } |
 
 /** Creates a key for a tenant; the returned `apiKey` is the only time the secret exists in clear. */
 export async function issueApiKey(
-  db: Kysely<Database>,
-  input: { tenantId: string; role: ApiKeyRole; name?: string; deviceId?: string },
-): Promise<{ keyId: string; apiKey: string; role: ApiKeyRole }> {
+  db: Kysely<Database> | Transaction<Database>,
+  input: { tenantId: string; role: ApiKeyRole; name?: string; deviceId?: string; createdByKeyId?: string },
+): Promise<{ keyId: string; apiKey: string; role: ApiKeyRole; row: ApiKeyRow }> {
   const { keyId, secret, apiKey } = generateApiKey();
-  await insertApiKey(db, {
+  const row = await insertApiKey(db, {
     id: keyId,
     tenantId: input.tenantId,
     role: input.role,
     name: input.name ?? `${input.role} key`,
     secretHash: hashSecret(secret),
     deviceId: input.deviceId,
+    createdByKeyId: input.createdByKeyId,
   });
-  return { keyId, apiKey, role: input.role };
+  return { keyId, apiKey, role: input.role, row };
 }
 
 // Compared when the key id is unknown so a miss costs the same as a wrong secret.
@@ -60,52 +68,218 @@ function sameHash(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+interface KeyRecord {
+  auth: AuthContext;
+  secretHash: string;
+  revoked: boolean;
+}
+
+function toRecord(row: ApiKeyRow): KeyRecord {
+  return {
+    auth: { tenantId: row.tenant_id, keyId: row.id, role: row.role, ...(row.device_id ? { deviceId: row.device_id } : {}) },
+    secretHash: row.secret_hash,
+    revoked: row.revoked_at !== null,
+  };
+}
+
+function check(parsed: { secret: string }, record: KeyRecord | undefined): AuthContext | undefined {
+  const matches = sameHash(hashSecret(parsed.secret), record?.secretHash ?? DECOY_HASH);
+  return record && matches && !record.revoked ? record.auth : undefined;
+}
+
+/** Uncached verification straight from the database (the admin CLI and tests use it). */
 export async function verifyApiKey(db: Kysely<Database>, apiKey: string): Promise<AuthContext | undefined> {
   const parsed = parseApiKey(apiKey);
   if (!parsed) return undefined;
   const row = await findApiKey(db, parsed.keyId);
-  const matches = sameHash(hashSecret(parsed.secret), row?.secret_hash ?? DECOY_HASH);
-  if (!row || !matches || row.revoked_at) return undefined;
-  return { tenantId: row.tenant_id, keyId: row.id, role: row.role, ...(row.device_id ? { deviceId: row.device_id } : {}) };
+  return check(parsed, row && toRecord(row));
+}
+
+export interface ApiKeySettings {
+  /** How long a verified key is trusted without asking the database (the safety net behind NOTIFY). */
+  cacheTtlMs: number;
+  /** lastUsedAt is written at most this often per key, in batches. */
+  touchIntervalMs: number;
+  /** Token bucket per key: sustained requests per second (0 disables the limit) and burst size. */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+}
+
+export const DEFAULT_API_KEY_SETTINGS: ApiKeySettings = {
+  cacheTtlMs: 30_000,
+  touchIntervalMs: 60_000,
+  rateLimitPerSecond: 200,
+  rateLimitBurst: 400,
+};
+
+const CACHE_MAX_ENTRIES = 10_000;
+const TOUCH_FLUSH_DELAY_MS = 1_000;
+const LISTEN_RETRY_MAX_MS = 10_000;
+
+export interface ApiKeyService {
+  verify(apiKey: string): Promise<AuthContext | undefined>;
+  /** Takes one token from the key's bucket; returns the seconds to wait when it is empty. */
+  throttle(keyId: string): number | undefined;
+  /** Forgets a key at once (called by the revoking process; NOTIFY does it elsewhere). */
+  evict(keyId: string): void;
+  /** Subscribes to revocations from every API process over a dedicated Postgres connection. */
+  listen(connectionString: string): Promise<void>;
+  /** Writes pending lastUsedAt updates now. */
+  flushUsage(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createApiKeyService(options: {
+  db: Kysely<Database>;
+  logger: Logger;
+  settings?: Partial<ApiKeySettings>;
+  /** Called for every revocation notice received from Postgres (tests wait on it). */
+  onRevocationNotice?: (keyId: string) => void;
+}): ApiKeyService {
+  const { db, logger } = options;
+  const settings = { ...DEFAULT_API_KEY_SETTINGS, ...options.settings };
+  const cache = new Map<string, { record: KeyRecord; expiresAt: number }>();
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const lastTouched = new Map<string, number>();
+  const pendingTouches = new Map<string, Date>();
+  let touchTimer: NodeJS.Timeout | undefined;
+  let touchFlush: Promise<void> = Promise.resolve();
+  // Without a LISTEN connection (one process, tests) local eviction plus the TTL are enough; with
+  // one configured, the cache is trusted only while that connection is up.
+  let listener: { client: pg.Client | undefined; up: boolean; closed: boolean; retryMs: number } | undefined;
+
+  const cacheTrusted = () => listener === undefined || listener.up;
+
+  function remember(keyId: string, record: KeyRecord): void {
+    if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value!);
+    cache.set(keyId, { record, expiresAt: Date.now() + settings.cacheTtlMs });
+  }
+
+  function recordUse(keyId: string): void {
+    const now = Date.now();
+    if (now - (lastTouched.get(keyId) ?? 0) < settings.touchIntervalMs) return;
+    lastTouched.set(keyId, now);
+    pendingTouches.set(keyId, new Date(now));
+    touchTimer ??= setTimeout(() => void flushUsage(), TOUCH_FLUSH_DELAY_MS).unref();
+  }
+
+  function flushUsage(): Promise<void> {
+    if (touchTimer) clearTimeout(touchTimer);
+    touchTimer = undefined;
+    const batch = new Map(pendingTouches);
+    pendingTouches.clear();
+    touchFlush = touchFlush.then(() =>
+      touchApiKeys(db, batch).catch((error: unknown) => logger.warn({ err: error, keys: batch.size }, 'could not record API key use')),
+    );
+    return touchFlush;
+  }
+
+  function evict(keyId: string): void {
+    cache.delete(keyId);
+    buckets.delete(keyId);
+  }
+
+  async function connectListener(connectionString: string): Promise<void> {
+    const state = listener!;
+    const client = new pg.Client({ connectionString });
+    state.client = client;
+    const lost = (error?: Error) => {
+      if (state.closed || state.client !== client) return;
+      state.up = false;
+      state.client = undefined;
+      cache.clear();
+      logger.warn({ err: error, retryMs: state.retryMs }, 'API key revocation listener lost; verifying against Postgres until it is back');
+      client.end().catch(() => undefined);
+      setTimeout(() => void connectListener(connectionString).catch(() => lost()), state.retryMs).unref();
+      state.retryMs = Math.min(LISTEN_RETRY_MAX_MS, state.retryMs * 2);
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    client.on('notification', (message) => {
+      if (message.channel !== API_KEY_REVOKED_CHANNEL || !message.payload) return;
+      evict(message.payload);
+      options.onRevocationNotice?.(message.payload);
+    });
+    await client.connect();
+    await client.query(`LISTEN ${API_KEY_REVOKED_CHANNEL}`);
+    // Revocations sent while nobody listened are unknown: start from an empty cache.
+    cache.clear();
+    state.up = true;
+    state.retryMs = 250;
+  }
+
+  return {
+    async verify(apiKey) {
+      const parsed = parseApiKey(apiKey);
+      if (!parsed) return undefined;
+      const cached = cache.get(parsed.keyId);
+      let record: KeyRecord | undefined;
+      if (cached && cached.expiresAt > Date.now() && cacheTrusted()) {
+        record = cached.record;
+      } else {
+        const row = await findApiKey(db, parsed.keyId);
+        record = row && toRecord(row);
+        if (record) remember(parsed.keyId, record);
+        else cache.delete(parsed.keyId);
+      }
+      const auth = check(parsed, record);
+      if (auth) recordUse(auth.keyId);
+      return auth;
+    },
+
+    throttle(keyId) {
+      if (settings.rateLimitPerSecond <= 0) return undefined;
+      const now = Date.now();
+      const bucket = buckets.get(keyId) ?? { tokens: settings.rateLimitBurst, at: now };
+      bucket.tokens = Math.min(settings.rateLimitBurst, bucket.tokens + ((now - bucket.at) / 1000) * settings.rateLimitPerSecond);
+      bucket.at = now;
+      buckets.set(keyId, bucket);
+      if (bucket.tokens >= 1) {
+        bucket.tokens -= 1;
+        return undefined;
+      }
+      return Math.max(1, Math.ceil((1 - bucket.tokens) / settings.rateLimitPerSecond));
+    },
+
+    evict,
+
+    async listen(connectionString) {
+      if (listener) throw new Error('already listening for API key revocations');
+      listener = { client: undefined, up: false, closed: false, retryMs: 250 };
+      await connectListener(connectionString);
+    },
+
+    flushUsage,
+
+    async close() {
+      if (listener) {
+        listener.closed = true;
+        await listener.client?.end().catch(() => undefined);
+      }
+      await flushUsage();
+    },
+  };
 }
 
 const unauthorized = (detail: string) => new ProblemError('unauthorized', 401, detail, { headers: { 'www-authenticate': 'Bearer realm="retrack"' } });
 
-/** Authenticates `Authorization: Bearer <key>` and records last use at most once a minute per key. */
-export function authenticate(db: Kysely<Database>): MiddlewareHandler<AppEnv> {
-  const lastTouched = new Map<string, number>();
+/** Authenticates `Authorization: Bearer <key>`, then applies the key's rate limit. */
+export function authenticate(keys: ApiKeyService): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization');
     if (!header) throw unauthorized('Send an API key as "Authorization: Bearer <key>".');
     const [scheme, token] = header.split(' ', 2);
     if (scheme?.toLowerCase() !== 'bearer' || !token) throw unauthorized('The Authorization header must use the Bearer scheme.');
-    const auth = await verifyApiKey(db, token.trim());
+    const auth = await keys.verify(token.trim());
     if (!auth) throw unauthorized('The API key is unknown, malformed or revoked.');
     c.set('auth', auth);
     c.set('logFields', { ...c.get('logFields'), tenantId: auth.tenantId, keyId: auth.keyId });
 
-    const now = Date.now();
-    if (now - (lastTouched.get(auth.keyId) ?? 0) > 60_000) {
-      lastTouched.set(auth.keyId, now);
-      touchApiKey(db, auth.keyId, new Date(now)).catch((error: unknown) => c.get('logger').warn({ err: error }, 'could not record API key use'));
-    }
-    await next();
-  };
-}
-
-/** What a request does, mapped to the roles allowed to do it (issue 3 refines this model). */
-export type Permission = 'read' | 'write' | 'ingest';
-const PERMISSIONS: Record<Permission, readonly ApiKeyRole[]> = {
-  read: ['admin', 'dispatcher', 'viewer'],
-  write: ['admin', 'dispatcher'],
-  ingest: ['admin', 'dispatcher', 'device'],
-};
-
-export function requirePermission(permission: Permission): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const auth = c.get('auth');
-    if (!PERMISSIONS[permission].includes(auth.role)) {
-      throw new ProblemError('forbidden', 403, `A ${auth.role} key may not ${permission === 'ingest' ? 'send positions' : permission} here.`);
+    const waitSeconds = keys.throttle(auth.keyId);
+    if (waitSeconds !== undefined) {
+      throw new ProblemError('rateLimited', 429, `This API key is over its rate limit; retry in ${waitSeconds}s.`, {
+        headers: { 'retry-after': String(waitSeconds) },
+      });
     }
     await next();
   };

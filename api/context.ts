@@ -5,7 +5,7 @@ import type { Database } from '../db/schema.js';
 import type { Logger } from '../infra/logger.js';
 import type { Env } from '../infra/env.js';
 import { DEFAULT_WORKFLOW_SETTINGS, SHIPMENT_TASK_QUEUE } from '../workflows/contract.js';
-import type { AuthContext } from './auth.js';
+import { DEFAULT_API_KEY_SETTINGS, type ApiKeyService, type ApiKeySettings, type AuthContext } from './auth.js';
 import type { SignalOutbox } from './signal-outbox.js';
 
 export interface ApiConfig {
@@ -19,6 +19,7 @@ export interface ApiConfig {
   /** How long a cancel waits for the workflow to accept or reject the update. */
   updateTimeoutMs: number;
   bodyLimitBytes: number;
+  apiKeys: ApiKeySettings;
 }
 
 export const DEFAULT_API_CONFIG: ApiConfig = {
@@ -30,6 +31,7 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   updateTimeoutMs: 15_000,
   // 1,000 fixes with every optional field are ~200 kB of JSON.
   bodyLimitBytes: 1024 * 1024,
+  apiKeys: DEFAULT_API_KEY_SETTINGS,
 };
 
 export function apiConfigFromEnv(env: Env): ApiConfig {
@@ -38,6 +40,12 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     maxClockSkewSeconds: env.MAX_CLOCK_SKEW_SECONDS,
     deliveryGraceMs: env.DELIVERY_GRACE_MINUTES * 60_000,
+    apiKeys: {
+      cacheTtlMs: env.API_KEY_CACHE_TTL_SECONDS * 1000,
+      touchIntervalMs: env.API_KEY_LAST_USED_INTERVAL_SECONDS * 1000,
+      rateLimitPerSecond: env.API_KEY_RATE_LIMIT_PER_SECOND,
+      rateLimitBurst: env.API_KEY_RATE_LIMIT_BURST,
+    },
   };
 }
 
@@ -45,9 +53,11 @@ export interface AppDeps {
   db: Kysely<Database>;
   temporal: Client;
   logger: Logger;
-  config?: Partial<ApiConfig>;
+  config?: Partial<Omit<ApiConfig, 'apiKeys'>> & { apiKeys?: Partial<ApiKeySettings> };
   /** Defaults to an outbox signalling through `temporal`; tests inject one to simulate failures. */
   outbox?: SignalOutbox;
+  /** Key verification cache, rate limits and lastUsedAt batching; defaults to one built from `config.apiKeys`. */
+  keys?: ApiKeyService;
 }
 
 export interface RouteDeps {
@@ -55,6 +65,7 @@ export interface RouteDeps {
   temporal: Client;
   config: ApiConfig;
   outbox: SignalOutbox;
+  keys: ApiKeyService;
 }
 
 /** Fields added to the request's log line once known. */

@@ -5,6 +5,7 @@ import { loadEnv } from '../infra/env.js';
 import { createLogger, type Logger } from '../infra/logger.js';
 import { createDatabase } from '../db/connection.js';
 import { apiConfigFromEnv, createApp } from './app.js';
+import { createApiKeyService } from './auth.js';
 import { createSignalOutbox, startSignalSweeper, temporalFixDelivery } from './signal-outbox.js';
 
 const SWEEP_INTERVAL_MS = 5_000;
@@ -28,8 +29,12 @@ const db = createDatabase(env.DATABASE_URL, { onIdleClientError: (err) => logger
 const connection = await connectTemporal(env.TEMPORAL_ADDRESS, logger);
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 
+const config = apiConfigFromEnv(env);
 const outbox = createSignalOutbox({ db, deliver: temporalFixDelivery(temporal), logger });
-const app = createApp({ db, temporal, logger, config: apiConfigFromEnv(env), outbox });
+// Revocations made by any API process reach this one's key cache through Postgres LISTEN/NOTIFY.
+const keys = createApiKeyService({ db, logger, settings: config.apiKeys });
+await keys.listen(env.DATABASE_URL);
+const app = createApp({ db, temporal, logger, config, outbox, keys });
 const sweeper = startSignalSweeper(outbox, { intervalMs: SWEEP_INTERVAL_MS, logger });
 
 const server = serve({ fetch: app.fetch, port: env.PORT }, (info) => {
@@ -44,6 +49,7 @@ async function shutdown(signal: string): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await sweeper.stop();
   await outbox.idle();
+  await keys.close();
   await connection.close();
   await db.destroy();
   logger.info('stopped');

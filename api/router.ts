@@ -17,8 +17,6 @@ export function createRouter(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 }
 
-export const bearerSecurity = [{ bearerAuth: [] }];
-
 /** The caller's tenant's shipment or a 404 that looks the same whether it is missing or someone else's. */
 export async function loadShipment(c: Context<AppEnv>, db: Kysely<Database>, shipmentId: string): Promise<ShipmentRow> {
   const row = await findShipment(db, c.get('auth').tenantId, shipmentId);

@@ -54,6 +54,7 @@ export const DevicePositionsAcceptedSchema = z
   .object({
     accepted: z.number().int().openapi({ description: 'Fixes stored by this request, summed over the shipments they were routed to' }),
     duplicates: z.number().int(),
+    unrouted: z.number().int().openapi({ description: 'Fixes stored for the device only, because it has no active shipment' }),
     shipments: z.array(
       z.object({ shipmentId: z.string(), accepted: z.number().int(), duplicates: z.number().int(), shipmentClosed: z.boolean().optional() }),
     ).openapi({ description: "The device's active shipments the fixes were routed to; empty when none (fixes kept for the device only)" }),
@@ -205,7 +206,7 @@ export const ShipmentListSchema = z.object({ items: z.array(ShipmentSummarySchem
 
 export const limitParam = (max: number, fallback: number) =>
   z.coerce.number().int('must be an integer').min(1).max(max).default(fallback).openapi({ description: `Page size (1..${max})` });
-const cursorParam = z.string().min(1).max(500).optional().openapi({ description: 'Opaque cursor from a previous page' });
+export const cursorParam = z.string().min(1).max(500).optional().openapi({ description: 'Opaque cursor from a previous page' });
 
 export const ListShipmentsQuerySchema = z.object({
   status: z.enum(SHIPMENT_STATUSES as [string, ...string[]]).optional(),
@@ -288,6 +289,11 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   403: 'The key role may not do this',
   404: 'Not found (including another tenant\'s object)',
   409: 'Conflict with the current state',
+  422: 'A referenced id does not exist in your tenant (errors name each field)',
+  429: 'Rate limit of the API key exceeded; see Retry-After',
   413: 'Body too large',
   503: 'A dependency is unavailable; retry',
 };
+
+/** PATCH bodies must change something. */
+export const atLeastOneField = (body: Record<string, unknown>): boolean => Object.values(body).some((value) => value !== undefined);

@@ -12,6 +12,13 @@ const envSchema = z.object({
   DELIVERY_GRACE_MINUTES: z.coerce.number().min(0).default(24 * 60),
   /** Tolerated device clock skew: fixes further in the future are rejected. */
   MAX_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(120),
+  /** Per API key token bucket: sustained requests per second (0 disables) and burst. */
+  API_KEY_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(200),
+  API_KEY_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(400),
+  /** How long a verified key is trusted in-process; revocations also arrive at once through Postgres NOTIFY. */
+  API_KEY_CACHE_TTL_SECONDS: z.coerce.number().min(0).default(30),
+  /** lastUsedAt of a key is written at most this often. */
+  API_KEY_LAST_USED_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
 });
 
 export type Env = z.infer<typeof envSchema>;

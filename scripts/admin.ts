@@ -8,6 +8,8 @@ import { createDatabase } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { createTenant, tenantExists } from '../db/repositories/tenants.js';
 import { API_KEY_ROLES, issueApiKey } from '../api/auth.js';
+import { recordAudit } from '../db/repositories/audit.js';
+import { findFleetRow } from '../db/repositories/fleet.js';
 import type { ApiKeyRole } from '../db/schema.js';
 
 const USAGE = `usage:
@@ -33,14 +35,18 @@ try {
   if (command === 'create-tenant') {
     if (!values.name?.trim()) fail('--name is required');
     const tenant = await createTenant(db, { name: values.name.trim() });
-    const key = await issueApiKey(db, { tenantId: tenant.id, role: 'admin', name: 'bootstrap admin key' });
+    const { row: _row, ...key } = await issueApiKey(db, { tenantId: tenant.id, role: 'admin', name: 'bootstrap admin key' });
+    await recordAudit(db, { tenantId: tenant.id, actorKeyId: null, action: 'api_key.issued', entityType: 'api_key', entityId: key.keyId, data: { role: 'admin', via: 'admin CLI' } });
     process.stdout.write(`${JSON.stringify({ tenantId: tenant.id, name: tenant.name, ...key })}\n`);
   } else if (command === 'create-api-key') {
     const role = values.role as ApiKeyRole | undefined;
     if (!values.tenant) fail('--tenant is required');
     if (!role || !API_KEY_ROLES.includes(role)) fail(`--role must be one of ${API_KEY_ROLES.join(', ')}`);
     if (!/^[0-9a-f-]{36}$/i.test(values.tenant) || !(await tenantExists(db, values.tenant))) fail(`no tenant ${values.tenant}`);
-    const key = await issueApiKey(db, { tenantId: values.tenant, role, ...(values.name ? { name: values.name } : {}), ...(values.device ? { deviceId: values.device } : {}) });
+    if ((role === 'device') !== Boolean(values.device)) fail('--device <deviceId> is required for, and only for, the device role');
+    if (values.device && !(await findFleetRow(db, 'device', values.tenant, values.device))) fail(`no device ${values.device} in tenant ${values.tenant}`);
+    const { row: _row, ...key } = await issueApiKey(db, { tenantId: values.tenant, role, ...(values.name ? { name: values.name } : {}), ...(values.device ? { deviceId: values.device } : {}) });
+    await recordAudit(db, { tenantId: values.tenant, actorKeyId: null, action: 'api_key.issued', entityType: 'api_key', entityId: key.keyId, data: { role, via: 'admin CLI' } });
     process.stdout.write(`${JSON.stringify({ tenantId: values.tenant, ...key, ...(values.device ? { deviceId: values.device } : {}) })}\n`);
   } else {
     fail(command ? `unknown command ${command}` : 'a command is required');

@@ -5,10 +5,12 @@ import type { Context } from 'hono';
 import { fixToRow, insertPositions, listPositions, toStoredPosition } from '../../db/repositories/positions.js';
 import { findActiveShipmentsForDevice } from '../../db/repositories/shipments.js';
 import type { Fix } from '../../domain/types.js';
-import { requirePermission } from '../auth.js';
+import { secured } from '../permissions.js';
 import type { AppEnv, ApiConfig, RouteDeps } from '../context.js';
-import { ProblemError, validationProblem, type FieldError } from '../problem.js';
-import { bearerSecurity, createRouter, loadShipment } from '../router.js';
+import { ProblemError, notFound, validationProblem, type FieldError } from '../problem.js';
+import { findFleetRow } from '../../db/repositories/fleet.js';
+import { assertFleetReferences } from '../fleet.js';
+import { createRouter, loadShipment } from '../router.js';
 import {
   DeviceIdParamSchema,
   DevicePositionsAcceptedSchema,
@@ -23,7 +25,7 @@ import {
 
 const tags = ['Positions'];
 
-const ingestRoute = createRoute({
+const ingestRoute = createRoute(secured({
   method: 'post',
   path: '/v1/shipments/{id}/positions',
   tags,
@@ -32,59 +34,53 @@ const ingestRoute = createRoute({
     'Up to 1,000 fixes per request. Repeats of a stored fix are ignored and counted as duplicates. ' +
     'A 202 means the fixes are stored and delivered to the shipment workflow; on a 503 they are stored but not yet delivered: ' +
     'retry the same request (it repeats nothing).',
-  security: bearerSecurity,
-  middleware: [requirePermission('ingest')] as const,
   request: { params: ShipmentIdParamSchema, body: { required: true, content: { 'application/json': { schema: PositionsBodySchema } } } },
   responses: {
     202: { description: 'Stored and delivered', content: { 'application/json': { schema: PositionsAcceptedSchema } } },
     ...problemResponses(400, 401, 403, 404, 413, 503),
   },
-});
+}));
 
-const devicePushRoute = createRoute({
+const devicePushRoute = createRoute(secured({
   method: 'post',
   path: '/v1/positions',
   tags,
   summary: "Push a device's GPS fixes, routed to its active shipments",
   description:
     'Fixes go to every planned or running shipment the device is assigned to; with none they are kept for the device only. ' +
-    'A device key may push only for its own device. Same delivery guarantees as the per-shipment endpoint.',
-  security: bearerSecurity,
-  middleware: [requirePermission('ingest')] as const,
+    '`deviceId` is the id of one of your devices (422 otherwise); a device key may push only for its own device (403 otherwise). ' +
+    'With no active shipment the fixes are stored for the device only and counted in `unrouted`. Same delivery guarantees as the per-shipment endpoint.',
   request: { body: { required: true, content: { 'application/json': { schema: DevicePositionsBodySchema } } } },
   responses: {
     202: { description: 'Stored and delivered', content: { 'application/json': { schema: DevicePositionsAcceptedSchema } } },
-    ...problemResponses(400, 401, 403, 413, 503),
+    ...problemResponses(400, 401, 403, 413, 422, 429, 503),
   },
-});
+}));
 
-const shipmentPositionsRoute = createRoute({
+const shipmentPositionsRoute = createRoute(secured({
   method: 'get',
   path: '/v1/shipments/{id}/positions',
   tags,
   summary: 'Stored fixes of a shipment in fix-time order',
-  security: bearerSecurity,
-  middleware: [requirePermission('read')] as const,
   request: { params: ShipmentIdParamSchema, query: PositionsQuerySchema },
   responses: {
     200: { description: 'A page of fixes', content: { 'application/json': { schema: PositionListSchema } } },
     ...problemResponses(400, 401, 403, 404),
   },
-});
+}));
 
-const devicePositionsRoute = createRoute({
+const devicePositionsRoute = createRoute(secured({
   method: 'get',
   path: '/v1/devices/{deviceId}/positions',
   tags,
   summary: 'Stored fixes of a device in fix-time order',
-  security: bearerSecurity,
-  middleware: [requirePermission('read')] as const,
+  description: 'Everything the device sent, routed to a shipment or not.',
   request: { params: DeviceIdParamSchema, query: PositionsQuerySchema },
   responses: {
     200: { description: 'A page of fixes', content: { 'application/json': { schema: PositionListSchema } } },
-    ...problemResponses(400, 401, 403),
+    ...problemResponses(400, 401, 403, 404),
   },
-});
+}));
 
 function rejectFutureFixes(positions: Fix[], config: ApiConfig): void {
   const latest = Date.now() + config.maxClockSkewSeconds * 1000;
@@ -133,13 +129,18 @@ export function positionRoutes(deps: RouteDeps) {
   router.openapi(devicePushRoute, async (c) => {
     const { deviceId, positions } = c.req.valid('json');
     const auth = c.get('auth');
-    if (auth.role === 'device' && auth.deviceId !== deviceId) throw new ProblemError('forbidden', 403, 'A device key may only send its own device\'s positions.');
+    if (auth.role === 'device') {
+      // The key's device exists: deleting a device is refused while it has unrevoked keys.
+      if (auth.deviceId !== deviceId) throw new ProblemError('forbidden', 403, "A device key may only send its own device's positions.");
+    } else {
+      await assertFleetReferences(db, auth.tenantId, [{ field: 'deviceId', kind: 'device', id: deviceId }]);
+    }
     rejectFutureFixes(positions, config);
 
     const shipments = await findActiveShipmentsForDevice(db, auth.tenantId, deviceId);
     if (shipments.length === 0) {
       const accepted = await insertPositions(db, positions.map((fix) => fixToRow(fix, { tenantId: auth.tenantId, shipmentId: null, deviceId })));
-      return c.json({ accepted, duplicates: positions.length - accepted, shipments: [] }, 202);
+      return c.json({ accepted, duplicates: positions.length - accepted, unrouted: positions.length, shipments: [] }, 202);
     }
     const routed = [];
     for (const shipment of shipments) {
@@ -159,7 +160,7 @@ export function positionRoutes(deps: RouteDeps) {
       duplicates: r.duplicates,
       ...(flushed[i]!.shipmentClosed ? { shipmentClosed: true } : {}),
     }));
-    return c.json({ ...totals, shipments: perShipment }, 202);
+    return c.json({ ...totals, unrouted: 0, shipments: perShipment }, 202);
   });
 
   router.openapi(shipmentPositionsRoute, async (c) => {
@@ -169,8 +170,10 @@ export function positionRoutes(deps: RouteDeps) {
   });
 
   router.openapi(devicePositionsRoute, async (c) => {
-    const { deviceId } = c.req.valid('param');
-    const page = await listPositions(db, c.get('auth').tenantId, { deviceId }, c.req.valid('query'));
+    const { tenantId } = c.get('auth');
+    const device = await findFleetRow(db, 'device', tenantId, c.req.valid('param').deviceId);
+    if (!device) throw notFound('Device not found.');
+    const page = await listPositions(db, tenantId, { deviceId: device.id }, c.req.valid('query'));
     return c.json({ items: page.items.map(toStoredPosition), nextCursor: page.nextCursor }, 200);
   });
 

@@ -29,10 +29,11 @@ import {
   type ShipmentWorkflowInput,
 } from '../../workflows/contract.js';
 import type { Logger } from '../../infra/logger.js';
-import { requirePermission } from '../auth.js';
+import { secured } from '../permissions.js';
+import { assertFleetReferences, assignmentReferences } from '../fleet.js';
 import type { ApiConfig, RouteDeps } from '../context.js';
 import { ProblemError } from '../problem.js';
-import { bearerSecurity, createRouter, loadShipment } from '../router.js';
+import { createRouter, loadShipment } from '../router.js';
 import {
   CancelBodySchema,
   CreateShipmentSchema,
@@ -159,93 +160,83 @@ async function projectionView(deps: RouteDeps, row: ShipmentRow): Promise<Shipme
 
 const tags = ['Shipments'];
 
-const createShipmentRoute = createRoute({
+const createShipmentRoute = createRoute(secured({
   method: 'post',
   path: '/v1/shipments',
   tags,
   summary: 'Create a shipment and start its workflow',
-  description: '`reference` is unique per tenant: an identical repeat returns the same shipment (200); a different body is a 409.',
-  security: bearerSecurity,
-  middleware: [requirePermission('write')] as const,
+  description:
+    '`reference` is unique per tenant: an identical repeat returns the same shipment (200); a different body is a 409. ' +
+    '`carrierId`, `vehicleId`, `driverId` and `deviceId` must name fleet resources of your tenant (422 otherwise).',
   request: { body: { required: true, content: { 'application/json': { schema: CreateShipmentSchema } } } },
   responses: {
     201: { description: 'Created; the workflow is running', content: { 'application/json': { schema: ShipmentViewSchema } } },
     200: { description: 'The same create was already done: the existing shipment', content: { 'application/json': { schema: ShipmentViewSchema } } },
-    ...problemResponses(400, 401, 403, 409, 503),
+    ...problemResponses(400, 401, 403, 409, 422, 503),
   },
-});
+}));
 
-const listShipmentsRoute = createRoute({
+const listShipmentsRoute = createRoute(secured({
   method: 'get',
   path: '/v1/shipments',
   tags,
   summary: 'List shipments (newest first) from the projection',
-  security: bearerSecurity,
-  middleware: [requirePermission('read')] as const,
   request: { query: ListShipmentsQuerySchema },
   responses: {
     200: { description: 'A page of shipments', content: { 'application/json': { schema: ShipmentListSchema } } },
     ...problemResponses(400, 401, 403),
   },
-});
+}));
 
-const getShipmentRoute = createRoute({
+const getShipmentRoute = createRoute(secured({
   method: 'get',
   path: '/v1/shipments/{id}',
   tags,
   summary: 'Live state of a shipment',
   description: 'Answered by the workflow while it runs (header `x-state-source: workflow`), else from the projection.',
-  security: bearerSecurity,
-  middleware: [requirePermission('read')] as const,
   request: { params: ShipmentIdParamSchema },
   responses: {
     200: { description: 'The shipment', content: { 'application/json': { schema: ShipmentViewSchema } } },
     ...problemResponses(401, 403, 404),
   },
-});
+}));
 
-const timelineRoute = createRoute({
+const timelineRoute = createRoute(secured({
   method: 'get',
   path: '/v1/shipments/{id}/timeline',
   tags,
   summary: 'Everything that happened to the shipment, in order',
-  security: bearerSecurity,
-  middleware: [requirePermission('read')] as const,
   request: { params: ShipmentIdParamSchema, query: TimelineQuerySchema },
   responses: {
     200: { description: 'A page of timeline events', content: { 'application/json': { schema: TimelineSchema } } },
     ...problemResponses(400, 401, 403, 404),
   },
-});
+}));
 
-const trackRoute = createRoute({
+const trackRoute = createRoute(secured({
   method: 'get',
   path: '/v1/shipments/{id}/track',
   tags,
   summary: 'GeoJSON of the driven track, the stops and the planned route',
-  security: bearerSecurity,
-  middleware: [requirePermission('read')] as const,
   request: { params: ShipmentIdParamSchema },
   responses: {
     200: { description: 'FeatureCollection', content: { 'application/geo+json': { schema: FeatureCollectionSchema } } },
     ...problemResponses(401, 403, 404),
   },
-});
+}));
 
-const cancelRoute = createRoute({
+const cancelRoute = createRoute(secured({
   method: 'post',
   path: '/v1/shipments/{id}/cancel',
   tags,
   summary: 'Cancel a shipment',
   description: 'Sent to the workflow as an Update; a delivered or already closed shipment cannot be cancelled (409).',
-  security: bearerSecurity,
-  middleware: [requirePermission('write')] as const,
   request: { params: ShipmentIdParamSchema, body: { required: true, content: { 'application/json': { schema: CancelBodySchema } } } },
   responses: {
     200: { description: 'The cancelled shipment', content: { 'application/json': { schema: ShipmentViewSchema } } },
     ...problemResponses(400, 401, 403, 404, 409, 503),
   },
-});
+}));
 
 type Feature = { type: 'Feature'; geometry: { type: 'Point' | 'LineString'; coordinates: unknown }; properties: Record<string, unknown> };
 
@@ -276,6 +267,7 @@ export function shipmentRoutes(deps: RouteDeps) {
         updated_at: new Date(),
       },
       stopRows(tenantId, shipmentId, body),
+      (trx) => assertFleetReferences(trx, tenantId, assignmentReferences(body)),
     );
     c.set('logFields', { ...c.get('logFields'), shipmentId: row.id, workflowId: row.workflow_id });
     if (!created && row.request_hash !== hash) {

@@ -1,10 +1,12 @@
 // The bootstrap CLI: `npm run --silent admin -- create-tenant --name X` prints one JSON object
 // whose admin key works against the API.
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyApiKey } from '../../api/auth.js';
 import { PROJECT_ROOT } from '../../infra/tools.js';
+import { insertFleetRow } from '../../db/repositories/fleet.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 const run = promisify(execFile);
@@ -28,8 +30,12 @@ describe('admin CLI', () => {
     expect(tenant.apiKey).toMatch(/^rtk_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/);
     expect(await verifyApiKey(database.db, tenant.apiKey)).toEqual({ tenantId: tenant.tenantId, keyId: tenant.keyId, role: 'admin' });
 
-    const device = JSON.parse((await admin('create-api-key', '--tenant', tenant.tenantId, '--role', 'device', '--device', 'truck-9')).stdout);
-    expect(await verifyApiKey(database.db, device.apiKey)).toEqual({ tenantId: tenant.tenantId, keyId: device.keyId, role: 'device', deviceId: 'truck-9' });
+    await expect(admin('create-api-key', '--tenant', tenant.tenantId, '--role', 'device', '--device', randomUUID())).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/no device/) });
+    const truck = await insertFleetRow(database.db, 'device', { id: randomUUID(), tenant_id: tenant.tenantId, external_id: 'IMEI-9', updated_at: new Date() });
+    const device = JSON.parse((await admin('create-api-key', '--tenant', tenant.tenantId, '--role', 'device', '--device', truck.id)).stdout);
+    expect(await verifyApiKey(database.db, device.apiKey)).toEqual({ tenantId: tenant.tenantId, keyId: device.keyId, role: 'device', deviceId: truck.id });
+    const audited = await database.db.selectFrom('audit_events').select(['action', 'entity_id', 'actor_key_id']).where('tenant_id', '=', tenant.tenantId).execute();
+    expect(audited).toEqual(expect.arrayContaining([{ action: 'api_key.issued', entity_id: device.keyId, actor_key_id: null }]));
   });
 
   it('exits non-zero with usage on bad input', async () => {

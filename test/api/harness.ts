@@ -3,8 +3,10 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import { createApp, type ApiConfig } from '../../api/app.js';
-import { issueApiKey } from '../../api/auth.js';
+import { randomUUID } from 'node:crypto';
+import { createApp, type AppDeps } from '../../api/app.js';
+import { createApiKeyService, issueApiKey, type ApiKeyService } from '../../api/auth.js';
+import { insertFleetRow } from '../../db/repositories/fleet.js';
 import { createSignalOutbox, temporalFixDelivery, type FixDelivery, type SignalOutbox } from '../../api/signal-outbox.js';
 import { createTenant } from '../../db/repositories/tenants.js';
 import type { ApiKeyRole } from '../../db/schema.js';
@@ -16,6 +18,8 @@ import { startLocalTemporal } from '../support/temporal.js';
 export interface Tenant {
   id: string;
   keys: Record<ApiKeyRole, string>;
+  /** One of each fleet resource; the device key is bound to `fleet.deviceId`. */
+  fleet: { carrierId: string; vehicleId: string; driverId: string; deviceId: string };
 }
 
 export interface Harness {
@@ -26,9 +30,12 @@ export interface Harness {
   outbox: SignalOutbox;
   /** Set to make the next N deliveries fail, as if Temporal refused the signal. */
   failDeliveries: { remaining: number };
+  keys: ApiKeyService;
   acme: Tenant;
   globex: Tenant;
   call(method: string, path: string, key: string | undefined, body?: unknown): Promise<ApiResponse>;
+  /** A fresh device row of the tenant (optionally on a vehicle); returns its id. */
+  createDevice(tenant: Tenant, vehicleId?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -40,15 +47,34 @@ export interface ApiResponse {
 
 const logger = createLogger({ name: 'api-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-async function tenantWithKeys(database: TestDatabase, name: string): Promise<Tenant> {
-  const tenant = await createTenant(database.db, { name });
-  const keys = {} as Record<ApiKeyRole, string>;
-  for (const role of ['admin', 'dispatcher', 'viewer'] as const) keys[role] = (await issueApiKey(database.db, { tenantId: tenant.id, role })).apiKey;
-  keys.device = (await issueApiKey(database.db, { tenantId: tenant.id, role: 'device', deviceId: 'tracker-1' })).apiKey;
-  return { id: tenant.id, keys };
+let deviceCounter = 0;
+
+async function insertDevice(database: TestDatabase, tenantId: string, vehicleId?: string): Promise<string> {
+  deviceCounter += 1;
+  const row = await insertFleetRow(database.db, 'device', {
+    id: randomUUID(),
+    tenant_id: tenantId,
+    external_id: `IMEI-${Date.now()}-${deviceCounter}`,
+    vehicle_id: vehicleId ?? null,
+    updated_at: new Date(),
+  });
+  return row.id;
 }
 
-export async function startHarness(config: Partial<ApiConfig> = {}): Promise<Harness> {
+async function tenantWithKeys(database: TestDatabase, name: string): Promise<Tenant> {
+  const tenant = await createTenant(database.db, { name });
+  const now = new Date();
+  const carrier = await insertFleetRow(database.db, 'carrier', { id: randomUUID(), tenant_id: tenant.id, name: `${name} Haulage`, updated_at: now });
+  const vehicle = await insertFleetRow(database.db, 'vehicle', { id: randomUUID(), tenant_id: tenant.id, carrier_id: carrier.id, plate: 'AB-123-CD', updated_at: now });
+  const driver = await insertFleetRow(database.db, 'driver', { id: randomUUID(), tenant_id: tenant.id, carrier_id: carrier.id, name: 'Camille Martin', updated_at: now });
+  const deviceId = await insertDevice(database, tenant.id, vehicle.id);
+  const keys = {} as Record<ApiKeyRole, string>;
+  for (const role of ['admin', 'dispatcher', 'viewer'] as const) keys[role] = (await issueApiKey(database.db, { tenantId: tenant.id, role })).apiKey;
+  keys.device = (await issueApiKey(database.db, { tenantId: tenant.id, role: 'device', deviceId })).apiKey;
+  return { id: tenant.id, keys, fleet: { carrierId: carrier.id, vehicleId: vehicle.id, driverId: driver.id, deviceId } };
+}
+
+export async function startHarness(config: AppDeps['config'] = {}): Promise<Harness> {
   const [database, temporal] = await Promise.all([createTestDatabase(), startLocalTemporal()]);
   const client = temporal.client;
   const failDeliveries = { remaining: 0 };
@@ -61,7 +87,8 @@ export async function startHarness(config: Partial<ApiConfig> = {}): Promise<Har
     return real(workflowId, fixes);
   };
   const outbox = createSignalOutbox({ db: database.db, deliver, logger, staleAfterMs: 0 });
-  const app = createApp({ db: database.db, temporal: client, logger, outbox, config: { queryTimeoutMs: 500, ...config } });
+  const keys = createApiKeyService({ db: database.db, logger, settings: config.apiKeys });
+  const app = createApp({ db: database.db, temporal: client, logger, outbox, keys, config: { queryTimeoutMs: 500, ...config } });
   const acme = await tenantWithKeys(database, 'Acme Freight');
   const globex = await tenantWithKeys(database, 'Globex Logistics');
 
@@ -82,11 +109,14 @@ export async function startHarness(config: Partial<ApiConfig> = {}): Promise<Har
     app,
     outbox,
     failDeliveries,
+    keys,
     acme,
     globex,
     call,
+    createDevice: (tenant, vehicleId) => insertDevice(database, tenant.id, vehicleId),
     async close() {
       await outbox.idle();
+      await keys.close();
       await temporal.teardown();
       await database.drop();
     },
@@ -104,8 +134,6 @@ export function shipmentBody(overrides: Record<string, unknown> = {}) {
       { type: 'delivery', name: 'Paris XV', location: { lat: 48.8414, lon: 2.2873 } },
     ],
     route: { type: 'LineString', coordinates: [[4.8467, 45.7485], [2.2873, 48.8414]] },
-    carrierId: 'carrier-7',
-    deviceId: 'tracker-1',
     thresholds: { signalLossMin: 30, longDwellMin: 120 },
     ...overrides,
   };

@@ -51,7 +51,7 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
 
 describe('with the shipment worker running', () => {
   it('turns a trip pushed in batches into milestones in order, DELIVERED, and a timeline', async () => {
-    const created = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, shipmentBody({ stops: STOPS, route: undefined }));
+    const created = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, shipmentBody({ stops: STOPS, route: undefined, deviceId: h.acme.fleet.deviceId }));
     expect(created.status).toBe(201);
     const { id, workflowId } = created.body;
 
@@ -106,7 +106,7 @@ describe('with the shipment worker running', () => {
   });
 
   it('cancels a planned shipment through the workflow', async () => {
-    const created = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, shipmentBody({ stops: STOPS, route: undefined }));
+    const created = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, shipmentBody({ stops: STOPS, route: undefined, deviceId: h.acme.fleet.deviceId }));
     const res = await h.call('POST', `/v1/shipments/${created.body.id}/cancel`, h.acme.keys.dispatcher, { reason: 'customer withdrew the order' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ id: created.body.id, status: 'CANCELLED', cancellation: { reason: 'customer withdrew the order' } });

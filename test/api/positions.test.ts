@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 async function createShipment(overrides: Record<string, unknown> = {}) {
-  const res = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, shipmentBody(overrides));
+  const res = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, shipmentBody({ deviceId: h.acme.fleet.deviceId, ...overrides }));
   expect(res.status).toBe(201);
   return res.body as { id: string; workflowId: string };
 }
@@ -81,7 +81,7 @@ describe('ingest', () => {
 
     const rows = await h.database.db.selectFrom('positions').selectAll().where('shipment_id', '=', shipment.id).execute();
     expect(rows).toHaveLength(12);
-    expect(rows.every((r) => r.device_id === 'tracker-1' && r.signalled_at !== null && r.tenant_id === h.acme.id)).toBe(true);
+    expect(rows.every((r) => r.device_id === h.acme.fleet.deviceId && r.signalled_at !== null && r.tenant_id === h.acme.id)).toBe(true);
 
     const batches = await signalledBatches(h.client, shipment.workflowId);
     expect(batches.map((b) => b.length)).toEqual([10, 2]);
@@ -144,8 +144,8 @@ describe('ingest', () => {
   });
 
   it('lets a device key push only to the shipment it is assigned to', async () => {
-    const mine = await createShipment({ deviceId: 'tracker-1' });
-    const other = await createShipment({ deviceId: 'tracker-2' });
+    const mine = await createShipment({ deviceId: h.acme.fleet.deviceId });
+    const other = await createShipment({ deviceId: await h.createDevice(h.acme) });
     expect((await push(mine.id, fixes(1), h.acme.keys.device)).status).toBe(202);
     expect((await push(other.id, fixes(1), h.acme.keys.device)).status).toBe(403);
     expect((await push(mine.id, fixes(1), h.acme.keys.viewer)).status).toBe(403);
@@ -167,27 +167,31 @@ describe('ingest', () => {
 
 describe('POST /v1/positions (by device)', () => {
   it("routes a device's fixes to its active shipments, or keeps them for the device when it has none", async () => {
-    const deviceId = `truck-${Date.now()}`;
+    const deviceId = await h.createDevice(h.acme);
     const parked = fixes(3, Date.now() - 3 * 3_600_000);
     const idle = await h.call('POST', '/v1/positions', h.acme.keys.dispatcher, { deviceId, positions: parked });
     expect(idle.status).toBe(202);
-    expect(idle.body).toEqual({ accepted: 3, duplicates: 0, shipments: [] });
+    expect(idle.body).toEqual({ accepted: 3, duplicates: 0, unrouted: 3, shipments: [] });
     const again = await h.call('POST', '/v1/positions', h.acme.keys.dispatcher, { deviceId, positions: parked });
-    expect(again.body).toEqual({ accepted: 0, duplicates: 3, shipments: [] });
+    expect(again.body).toEqual({ accepted: 0, duplicates: 3, unrouted: 3, shipments: [] });
 
     const shipment = await createShipment({ deviceId });
     const batch = fixes(5, Date.now() - 30 * 60_000);
     const routed = await h.call('POST', '/v1/positions', h.acme.keys.dispatcher, { deviceId, positions: batch });
     expect(routed.status).toBe(202);
-    expect(routed.body).toEqual({ accepted: 5, duplicates: 0, shipments: [{ shipmentId: shipment.id, accepted: 5, duplicates: 0 }] });
+    expect(routed.body).toEqual({ accepted: 5, duplicates: 0, unrouted: 0, shipments: [{ shipmentId: shipment.id, accepted: 5, duplicates: 0 }] });
     expect((await signalledBatches(h.client, shipment.workflowId)).flat().map((f) => f.recordedAt)).toEqual(batch.map((f) => f.recordedAt));
     const unrouted = await h.database.db.selectFrom('positions').select('id').where('device_id', '=', deviceId).where('shipment_id', 'is', null).execute();
     expect(unrouted).toHaveLength(3);
   });
 
   it('lets a device key send only its own positions', async () => {
-    expect((await h.call('POST', '/v1/positions', h.acme.keys.device, { deviceId: 'someone-else', positions: fixes(1) })).status).toBe(403);
-    expect((await h.call('POST', '/v1/positions', h.acme.keys.viewer, { deviceId: 'tracker-1', positions: fixes(1) })).status).toBe(403);
+    expect((await h.call('POST', '/v1/positions', h.acme.keys.device, { deviceId: await h.createDevice(h.acme), positions: fixes(1) })).status).toBe(403);
+    expect((await h.call('POST', '/v1/positions', h.acme.keys.viewer, { deviceId: h.acme.fleet.deviceId, positions: fixes(1) })).status).toBe(403);
+    // A dispatcher names a device of its own tenant; another tenant's device looks missing.
+    const foreign = await h.call('POST', '/v1/positions', h.acme.keys.dispatcher, { deviceId: h.globex.fleet.deviceId, positions: fixes(1) });
+    expect(foreign.status).toBe(422);
+    expect(foreign.body.errors).toEqual([{ field: 'deviceId', message: expect.any(String) }]);
     const missing = await h.call('POST', '/v1/positions', h.acme.keys.dispatcher, { positions: fixes(1) });
     expect(missing.status).toBe(400);
     expect(missing.body.errors[0].field).toBe('deviceId');
@@ -199,7 +203,7 @@ describe('signal outbox', () => {
 
   it('runs at most one flush per shipment; callers arriving meanwhile share the next one', async () => {
     const shipment = await createShipment();
-    const owner = { tenantId: h.acme.id, shipmentId: shipment.id, deviceId: 'tracker-1' };
+    const owner = { tenantId: h.acme.id, shipmentId: shipment.id, deviceId: h.acme.fleet.deviceId };
     const calls: number[] = [];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -233,7 +237,7 @@ describe('signal outbox', () => {
 
   it('splits a large backlog into signals of at most batchSize fixes', async () => {
     const shipment = await createShipment();
-    const owner = { tenantId: h.acme.id, shipmentId: shipment.id, deviceId: 'tracker-1' };
+    const owner = { tenantId: h.acme.id, shipmentId: shipment.id, deviceId: h.acme.fleet.deviceId };
     await insertPositions(h.database.db, fixes(25).map((f) => fixToRow(f, owner)));
     const sizes: number[] = [];
     const outbox = createSignalOutbox({ db: h.database.db, logger, batchSize: 10, deliver: async (_id, batch) => (sizes.push(batch.length), 'delivered') });
@@ -243,7 +247,7 @@ describe('signal outbox', () => {
 
   it('sweeps fixes stranded by an API that died between insert and signal', async () => {
     const shipment = await createShipment();
-    const owner = { tenantId: h.acme.id, shipmentId: shipment.id, deviceId: 'tracker-1' };
+    const owner = { tenantId: h.acme.id, shipmentId: shipment.id, deviceId: h.acme.fleet.deviceId };
     const stranded = fixes(7);
     await insertPositions(h.database.db, stranded.map((f) => fixToRow(f, owner)));
     expect(await countUnsignalled(h.database.db, shipment.id)).toBe(7);
@@ -260,7 +264,8 @@ describe('signal outbox', () => {
 
 describe('reads', () => {
   it('reads a shipment\'s and a device\'s fixes by time range with a cursor', async () => {
-    const shipment = await createShipment({ deviceId: 'reader-device' });
+    const readerDevice = await h.createDevice(h.acme);
+    const shipment = await createShipment({ deviceId: readerDevice });
     const batch = fixes(9);
     await push(shipment.id, batch);
     const from = batch[2]!.recordedAt;
@@ -276,10 +281,10 @@ describe('reads', () => {
     } while (cursor);
     expect(seen).toEqual(batch.slice(2, 8).map((f) => f.recordedAt));
 
-    const device = await h.call('GET', '/v1/devices/reader-device/positions?limit=100', h.acme.keys.viewer);
+    const device = await h.call('GET', `/v1/devices/${readerDevice}/positions?limit=100`, h.acme.keys.viewer);
     expect(device.body.items).toHaveLength(9);
-    expect(device.body.items[0]).toMatchObject({ deviceId: 'reader-device', shipmentId: shipment.id, lat: batch[0]!.lat });
-    expect((await h.call('GET', '/v1/devices/reader-device/positions', h.globex.keys.viewer)).body.items).toEqual([]);
+    expect(device.body.items[0]).toMatchObject({ deviceId: readerDevice, shipmentId: shipment.id, lat: batch[0]!.lat });
+    expect((await h.call('GET', `/v1/devices/${readerDevice}/positions`, h.globex.keys.viewer)).status).toBe(404);
     const bad = await h.call('GET', `/v1/shipments/${shipment.id}/positions?from=${to}&to=${from}`, h.acme.keys.viewer);
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0].field).toBe('to');

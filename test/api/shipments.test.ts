@@ -23,14 +23,14 @@ async function create(key = h.acme.keys.dispatcher, body: Record<string, unknown
 
 describe('POST /v1/shipments', () => {
   it('stores the shipment with numbered stops and starts its workflow with search attributes and a summary', async () => {
-    const body = shipmentBody();
+    const body = shipmentBody({ carrierId: h.acme.fleet.carrierId, deviceId: h.acme.fleet.deviceId });
     const shipment = await create(h.acme.keys.dispatcher, body);
     expect(shipment).toMatchObject({
       reference: body.reference,
       status: 'PLANNED',
       workflowId: `shipment/${h.acme.id}/${shipment.id}`,
-      carrierId: 'carrier-7',
-      deviceId: 'tracker-1',
+      carrierId: h.acme.fleet.carrierId,
+      deviceId: h.acme.fleet.deviceId,
       anomalies: [],
       milestones: [],
     });
@@ -45,7 +45,7 @@ describe('POST /v1/shipments', () => {
     expect(description.typedSearchAttributes.get(searchAttributes.tenantId)).toBe(h.acme.id);
     expect(description.typedSearchAttributes.get(searchAttributes.shipmentReference)).toBe(body.reference);
     expect(description.typedSearchAttributes.get(searchAttributes.shipmentStatus)).toBe('PLANNED');
-    expect(description.typedSearchAttributes.get(searchAttributes.carrierId)).toBe('carrier-7');
+    expect(description.typedSearchAttributes.get(searchAttributes.carrierId)).toBe(h.acme.fleet.carrierId);
     expect(await description.staticSummary()).toBe(`${body.reference}: Lyon DC → Paris XV`);
   });
 
@@ -110,7 +110,7 @@ describe('POST /v1/shipments', () => {
   it('answers 409 when the reference was used with a different body', async () => {
     const body = shipmentBody();
     const first = await create(h.acme.keys.dispatcher, body);
-    const res = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, { ...body, carrierId: 'carrier-8' });
+    const res = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, { ...body, carrierId: h.acme.fleet.carrierId });
     expect(res.status).toBe(409);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(res.body).toMatchObject({ type: 'https://retrack.dev/problems/reference-conflict', status: 409, shipmentId: first.id });
@@ -144,7 +144,8 @@ describe('tenant isolation', () => {
 
 describe('GET /v1/shipments', () => {
   it('pages newest first with an opaque cursor, no gaps or repeats', async () => {
-    const carrierId = `carrier-page-${Date.now()}`;
+    const carrier = await h.call('POST', '/v1/carriers', h.acme.keys.dispatcher, { name: 'Paging Haulage' });
+    const carrierId: string = carrier.body.id;
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await create(h.acme.keys.dispatcher, shipmentBody({ carrierId }))).id);
     const seen: string[] = [];

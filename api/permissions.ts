@@ -1,0 +1,89 @@
+// The one permission table: every authenticated operation and the roles allowed to call it.
+// `secured()` reads it for each route, so the middleware that enforces a route and the OpenAPI
+// document that describes it cannot disagree, and a route missing from the table fails at start-up.
+//
+// The role check runs before the body is validated or any row is read: a caller whose role may
+// not use an operation learns nothing about ids or bodies (403 whatever it sends). Object-level
+// rules (a device key and its own device's shipments) are checked by the handlers after the
+// tenant-scoped lookup, so another tenant's id is a 404 exactly like a missing one.
+import type { RouteConfig } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import type { ApiKeyRole } from '../db/schema.js';
+import type { AppEnv } from './context.js';
+import { ProblemError } from './problem.js';
+import { problemResponses } from './schemas.js';
+
+const READERS = ['admin', 'dispatcher', 'viewer'] as const;
+const WRITERS = ['admin', 'dispatcher'] as const;
+const SENDERS = ['admin', 'dispatcher', 'device'] as const;
+const ADMIN = ['admin'] as const;
+
+export const ROUTE_ROLES: Readonly<Record<string, readonly ApiKeyRole[]>> = {
+  'POST /v1/shipments': WRITERS,
+  'GET /v1/shipments': READERS,
+  'GET /v1/shipments/{id}': READERS,
+  'GET /v1/shipments/{id}/timeline': READERS,
+  'GET /v1/shipments/{id}/track': READERS,
+  'POST /v1/shipments/{id}/cancel': WRITERS,
+  'PATCH /v1/shipments/{id}/assignment': WRITERS,
+  'POST /v1/shipments/{id}/positions': SENDERS,
+  'GET /v1/shipments/{id}/positions': READERS,
+  'POST /v1/positions': SENDERS,
+  'GET /v1/devices/{deviceId}/positions': READERS,
+
+  'POST /v1/carriers': WRITERS,
+  'GET /v1/carriers': READERS,
+  'GET /v1/carriers/{id}': READERS,
+  'PATCH /v1/carriers/{id}': WRITERS,
+  'DELETE /v1/carriers/{id}': WRITERS,
+  'POST /v1/drivers': WRITERS,
+  'GET /v1/drivers': READERS,
+  'GET /v1/drivers/{id}': READERS,
+  'PATCH /v1/drivers/{id}': WRITERS,
+  'DELETE /v1/drivers/{id}': WRITERS,
+  'POST /v1/vehicles': WRITERS,
+  'GET /v1/vehicles': READERS,
+  'GET /v1/vehicles/{id}': READERS,
+  'PATCH /v1/vehicles/{id}': WRITERS,
+  'DELETE /v1/vehicles/{id}': WRITERS,
+  'POST /v1/devices': WRITERS,
+  'GET /v1/devices': READERS,
+  'GET /v1/devices/{id}': READERS,
+  'PATCH /v1/devices/{id}': WRITERS,
+  'DELETE /v1/devices/{id}': WRITERS,
+
+  'POST /v1/api-keys': ADMIN,
+  'GET /v1/api-keys': ADMIN,
+  'GET /v1/api-keys/{id}': ADMIN,
+  'DELETE /v1/api-keys/{id}': ADMIN,
+  'GET /v1/audit-events': ADMIN,
+};
+
+export const bearerSecurity = [{ bearerAuth: [] }];
+
+export function authorize(roles: readonly ApiKeyRole[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const { role } = c.get('auth');
+    if (!roles.includes(role)) {
+      throw new ProblemError('forbidden', 403, `A ${role} key may not call ${c.req.method} on this resource; allowed roles: ${roles.join(', ')}.`);
+    }
+    await next();
+  };
+}
+
+/** Adds the bearer security requirement, the roles (as `x-roles` and in the description) and their enforcement. */
+export function secured<const R extends Omit<RouteConfig, 'security' | 'middleware'>>(route: R) {
+  const operation = `${route.method.toUpperCase()} ${route.path}`;
+  const roles = ROUTE_ROLES[operation];
+  if (!roles) throw new Error(`${operation} has no row in ROUTE_ROLES`);
+  const rolesLine = `**Roles:** ${roles.join(', ')}.`;
+  return {
+    ...route,
+    description: route.description ? `${route.description}\n\n${rolesLine}` : rolesLine,
+    security: bearerSecurity,
+    'x-roles': [...roles],
+    // Every authenticated call can meet the key's rate limit.
+    responses: { ...problemResponses(429), ...route.responses },
+    middleware: [authorize(roles)] as MiddlewareHandler<AppEnv>[],
+  };
+}
