@@ -16,7 +16,8 @@ import { PROJECT_ROOT, temporalCliPath } from '../infra/tools.js';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../workflows/contract.js';
 import { DEFAULT_EMBEDDED_PORT } from './embedded-postgres.js';
 
-export const DATA_DIR = resolve(PROJECT_ROOT, '.data');
+// RETRACK_DATA_DIR lets tests run a whole second system beside a developer's own `npm start`.
+export const DATA_DIR = resolve(PROJECT_ROOT, process.env.RETRACK_DATA_DIR ?? '.data');
 
 // ---------------------------------------------------------------------------------------------
 // Child processes with prefixed logs

@@ -1,5 +1,6 @@
 // A deterministic truck trip for tests: dwell inside each stop's geofence, then drive
 // straight to the next stop, one fix per interval, with small deterministic jitter.
+import { distanceM } from '../../domain/geo.js';
 import type { Fix, LatLon } from '../../domain/types.js';
 
 export interface TripLeg {
@@ -11,16 +12,6 @@ export interface TripOptions {
   start: Date;
   intervalSec?: number;
   speedKmh?: number;
-}
-
-const EARTH_RADIUS_M = 6_371_000;
-
-function greatCircleM(a: LatLon, b: LatLon): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.sqrt(h));
 }
 
 /** Fixes for a trip visiting `legs` in order, ending with a short drive away from the last stop. */
@@ -51,7 +42,7 @@ export function generateTrip(legs: TripLeg[], options: TripOptions): Fix[] {
     for (let m = 0; m < (leg.dwellMin * 60_000) / intervalMs; m++) push(leg.stop, 0);
     const from = waypoints[i]!;
     const to = waypoints[i + 1]!;
-    const steps = Math.max(2, Math.ceil(greatCircleM(from, to) / (speedMps * (intervalMs / 1000))));
+    const steps = Math.max(2, Math.ceil(distanceM(from, to) / (speedMps * (intervalMs / 1000))));
     for (let s = 1; s <= steps; s++) {
       const f = s / steps;
       push({ lat: from.lat + (to.lat - from.lat) * f, lon: from.lon + (to.lon - from.lon) * f }, options.speedKmh ?? 80);

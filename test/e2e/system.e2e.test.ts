@@ -1,0 +1,220 @@
+// The README's start command for real: scripts/dev.ts (what `npm start` runs) on free ports with a
+// temporary data folder brings up the Temporal dev server + UI, embedded Postgres, migrations, the
+// worker and the API. A three-stop trip is pushed through the real listener, the whole system is
+// stopped and started again mid-trip, and the shipment carries on to DELIVERED.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Connection, Client } from '@temporalio/client';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyFixes, initialTrackingState } from '../../domain/milestones.js';
+import type { StopPlan } from '../../domain/types.js';
+import { PROJECT_ROOT } from '../../infra/tools.js';
+import { freePort } from '../../scripts/dev.js';
+import { generateTrip } from '../support/trip.js';
+
+const STOPS: StopPlan[] = [
+  { sequence: 1, type: 'pickup', name: 'Lyon Gerland DC', location: { lat: 45.7289, lon: 4.8317 }, geofenceRadiusM: 300 },
+  { sequence: 2, type: 'waypoint', name: 'Vénissieux cross-dock', location: { lat: 45.6975, lon: 4.8867 }, geofenceRadiusM: 300 },
+  { sequence: 3, type: 'delivery', name: 'Saint-Priest store', location: { lat: 45.6956, lon: 4.9436 }, geofenceRadiusM: 250 },
+];
+
+interface System {
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'retrack-e2e-'));
+const ports = { api: 0, temporal: 0, ui: 0, postgres: 0 };
+let system: System | undefined;
+
+function startSystem(): System {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(ports.api),
+    TEMPORAL_DEV_PORT: String(ports.temporal),
+    TEMPORAL_UI_PORT: String(ports.ui),
+    PGLITE_PORT: String(ports.postgres),
+    RETRACK_DATA_DIR: dataDir,
+    NO_COLOR: '1',
+    LOG_LEVEL: 'warn',
+    DELIVERY_GRACE_MINUTES: '60',
+  };
+  delete env.DATABASE_URL;
+  delete env.TEMPORAL_ADDRESS;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+async function stopSystem(running: System): Promise<number | null> {
+  running.child.kill('SIGTERM');
+  return running.exited;
+}
+
+async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await read();
+      if (done(last)) return last;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}; last: ${JSON.stringify(last)}\n${system?.output.join('').slice(-4000)}`);
+    await delay(250);
+  }
+}
+
+const api = (path: string) => `http://127.0.0.1:${ports.api}${path}`;
+
+async function call(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(api(path), {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+async function waitUntilReady(): Promise<void> {
+  await eventually('the API to be ready', () => fetch(api('/readyz')), (res) => res.ok, 180_000);
+}
+
+async function adminCreateTenant(): Promise<{ tenantId: string; apiKey: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'create-tenant', '--name', 'E2E Freight'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, DATABASE_URL: `postgres://postgres@127.0.0.1:${ports.postgres}/postgres` },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  expect(code).toBe(0);
+  return JSON.parse(stdout);
+}
+
+beforeAll(async () => {
+  ports.api = await freePort();
+  ports.temporal = await freePort();
+  ports.ui = await freePort();
+  ports.postgres = await freePort();
+  system = startSystem();
+  await waitUntilReady();
+});
+
+afterAll(async () => {
+  if (system && system.child.exitCode === null) await stopSystem(system);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start, end to end', () => {
+  it('tracks a three-stop trip through a full stop and restart of the system', async () => {
+    const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
+    expect(ui.status).toBe(200);
+    const docs = await fetch(api('/openapi.json'));
+    expect(((await docs.json()) as { paths: object }).paths).toHaveProperty(['/v1/shipments']);
+
+    const { tenantId, apiKey } = await adminCreateTenant();
+    const created = await call('POST', '/v1/shipments', apiKey, {
+      reference: `E2E-${Date.now()}`,
+      stops: STOPS.map(({ sequence: _sequence, ...stop }) => stop),
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const { id, workflowId } = created.body;
+
+    const trip = generateTrip(STOPS.map((s) => ({ stop: s.location, dwellMin: 20 })), {
+      start: new Date(Date.now() - 8 * 3_600_000),
+      intervalSec: 15,
+      speedKmh: 50,
+    });
+    expect(trip.length).toBeGreaterThanOrEqual(300);
+    // What the pure rules say this trip must produce, at the fixes' own times.
+    const expected = applyFixes(initialTrackingState(STOPS), trip, STOPS)
+      .events.filter((event) => event.kind === 'milestone')
+      .map((event) => ({ type: event.type, stopSequence: event.stopSequence, at: event.at }));
+    expect(expected.map((m) => `${m.type}:${m.stopSequence}`)).toEqual(['ARRIVED:1', 'DEPARTED:1', 'ARRIVED:2', 'DEPARTED:2', 'ARRIVED:3', 'DEPARTED:3']);
+
+    const push = async (from: number, to: number) => {
+      for (let i = from; i < to; i += 50) {
+        const res = await call('POST', `/v1/shipments/${id}/positions`, apiKey, { positions: trip.slice(i, Math.min(i + 50, to)) });
+        expect(res.status, JSON.stringify(res.body)).toBe(202);
+      }
+    };
+    const half = Math.floor(trip.length / 2);
+    await push(0, half);
+    await eventually(
+      'the first milestones',
+      () => call('GET', `/v1/shipments/${id}`, apiKey),
+      (res) => res.body.milestones.length >= 2,
+    );
+
+    // Stop and start the whole system mid-trip: the running shipment keeps running.
+    expect(await stopSystem(system!)).toBe(0);
+    system = startSystem();
+    await waitUntilReady();
+    const resumed = await eventually('the live state after restart', () => call('GET', `/v1/shipments/${id}`, apiKey), (res) => res.status === 200);
+    expect(resumed.headers.get('x-state-source')).toBe('workflow');
+    expect(['IN_TRANSIT', 'AT_STOP']).toContain(resumed.body.status);
+
+    await push(half, trip.length);
+    // A device retrying an upload it already made changes nothing.
+    const retry = await call('POST', `/v1/shipments/${id}/positions`, apiKey, { positions: trip.slice(half - 20, half + 20) });
+    expect(retry.body).toMatchObject({ accepted: 0, duplicates: 40 });
+
+    const delivered = await eventually(
+      'DELIVERED',
+      () => call('GET', `/v1/shipments/${id}`, apiKey),
+      (res) => res.body.status === 'DELIVERED' && res.body.milestones.length === expected.length,
+    );
+    expect(delivered.body.milestones).toEqual(expected);
+    expect(delivered.body.stops.map((s: { status: string }) => s.status)).toEqual(['DEPARTED', 'DEPARTED', 'DEPARTED']);
+
+    // The timeline in Postgres: every milestone once, in order, with the fixes' times.
+    const pgClient = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${ports.postgres}/postgres` });
+    await pgClient.connect();
+    try {
+      const { rows } = await pgClient.query<{ type: string; stop_sequence: number; occurred_at: Date }>(
+        `select type, stop_sequence, occurred_at from shipment_events
+          where shipment_id = $1 and type in ('ARRIVED', 'DEPARTED', 'DELIVERED') order by occurred_at, id`,
+        [id],
+      );
+      expect(rows.filter((r) => r.type !== 'DELIVERED').map((r) => ({ type: r.type, stopSequence: r.stop_sequence, at: r.occurred_at.toISOString() }))).toEqual(expected);
+      expect(rows.filter((r) => r.type === 'DELIVERED')).toHaveLength(1);
+      const { rows: stored } = await pgClient.query<{ n: string; unsignalled: string }>(
+        `select count(*) as n, count(*) filter (where signalled_at is null) as unsignalled from positions where shipment_id = $1`,
+        [id],
+      );
+      expect(stored[0]).toEqual({ n: String(trip.length), unsignalled: '0' });
+    } finally {
+      await pgClient.end();
+    }
+
+    // Operators find it in the Temporal UI's list by tenant and status.
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+    try {
+      const client = new Client({ connection });
+      const found = await eventually(
+        'the workflow in visibility',
+        async () => {
+          const ids: string[] = [];
+          for await (const execution of client.workflow.list({ query: `TenantId="${tenantId}" AND ShipmentStatus="DELIVERED"` })) ids.push(execution.workflowId);
+          return ids;
+        },
+        (ids) => ids.includes(workflowId),
+        30_000,
+      );
+      expect(found).toEqual([workflowId]);
+    } finally {
+      await connection.close();
+    }
+  }, 600_000);
+});
