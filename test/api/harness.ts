@@ -159,3 +159,19 @@ export async function signalledBatches(client: Client, workflowId: string): Prom
       return defaultPayloadConverter.fromPayload<{ fixes: Fix[] }>(payload).fixes;
     });
 }
+
+/** Runs the real shipment worker (workflows + activities on the test database); returns its stop. */
+export async function runWorker(h: Harness): Promise<() => Promise<void>> {
+  const { createShipmentWorker } = await import('../../worker/worker.js');
+  const { createActivities } = await import('../../activities/index.js');
+  const worker = await createShipmentWorker({
+    connection: h.temporal.nativeConnection,
+    namespace: h.temporal.namespace,
+    activities: createActivities({ db: h.database.db, logger }),
+  });
+  const running = worker.run();
+  return async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+  };
+}
