@@ -182,10 +182,18 @@ describe('npm start, end to end', () => {
     const pgClient = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${ports.postgres}/postgres` });
     await pgClient.connect();
     try {
-      const { rows } = await pgClient.query<{ type: string; stop_sequence: number; occurred_at: Date }>(
-        `select type, stop_sequence, occurred_at from shipment_events
-          where shipment_id = $1 and type in ('ARRIVED', 'DEPARTED', 'DELIVERED') order by occurred_at, id`,
-        [id],
+      // The timeline is written by the workflow's activity just after the state changes: wait for it.
+      const rows = await eventually(
+        'the timeline rows',
+        async () =>
+          (
+            await pgClient.query<{ type: string; stop_sequence: number; occurred_at: Date }>(
+              `select type, stop_sequence, occurred_at from shipment_events
+                where shipment_id = $1 and type in ('ARRIVED', 'DEPARTED', 'DELIVERED') order by occurred_at, id`,
+              [id],
+            )
+          ).rows,
+        (found) => found.some((row) => row.type === 'DELIVERED'),
       );
       expect(rows.filter((r) => r.type !== 'DELIVERED').map((r) => ({ type: r.type, stopSequence: r.stop_sequence, at: r.occurred_at.toISOString() }))).toEqual(expected);
       expect(rows.filter((r) => r.type === 'DELIVERED')).toHaveLength(1);
