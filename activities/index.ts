@@ -4,6 +4,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Kysely } from 'kysely';
 import { applyShipmentProgress, type ProjectionWriteResult } from '../db/repositories/projection.js';
 import { applyAssignment, type AssignmentWrite } from '../db/repositories/assignment.js';
+import { createEtaActivities } from './eta.js';
 import { ASSIGNMENT_FAILURES } from '../workflows/contract.js';
 import type { Database } from '../db/schema.js';
 import type { ShipmentProgress } from '../domain/timeline.js';
@@ -26,6 +27,8 @@ function executionFields(): Record<string, unknown> {
 
 export function createActivities({ db, logger }: ActivityDependencies) {
   return {
+    ...createEtaActivities({ db, logger }),
+
     /** Writes a projection snapshot and its timeline events; safe to retry and to run late. */
     async persistShipmentProgress(progress: ShipmentProgress): Promise<ProjectionWriteResult> {
       const log = logger.child({ tenantId: progress.tenantId, shipmentId: progress.shipmentId, ...executionFields() });

@@ -11,6 +11,8 @@ export type ApiKeyRole = 'admin' | 'dispatcher' | 'viewer' | 'device';
 export interface TenantsTable {
   id: string;
   name: string;
+  /** Anomaly thresholds of every shipment of the tenant unless the shipment overrides them. */
+  anomaly_defaults: JSONColumnType<ShipmentThresholds, ShipmentThresholds | undefined, ShipmentThresholds>;
   created_at: CreatedAt;
 }
 
@@ -156,6 +158,24 @@ export interface AuditEventsTable {
   occurred_at: CreatedAt;
 }
 
+/** Every ETA prediction, model and baseline, so accuracy is measured rather than claimed. */
+export interface EtaPredictionsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  shipment_id: string;
+  stop_sequence: number;
+  /** `model` or `baseline`. */
+  source: string;
+  /** Fix time of the position the prediction was made from. */
+  predicted_at: Timestamp;
+  predicted_arrival: Timestamp;
+  horizon_min: number;
+  /** How the distance was measured: `route`, `great-circle` or `baseline`. */
+  model: string;
+  speed_kmh: number;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -168,6 +188,7 @@ export interface Database {
   vehicles: VehiclesTable;
   devices: DevicesTable;
   audit_events: AuditEventsTable;
+  eta_predictions: EtaPredictionsTable;
 }
 
 export type ShipmentRow = Selectable<ShipmentsTable>;

@@ -1,8 +1,8 @@
 // The shipment timeline (shipment_events) and the projection snapshot the workflow persists.
 // Event keys are deterministic so a retried or replayed write inserts nothing twice.
-import type { Fix, MilestoneType, ShipmentStatus, StopStatus } from './types.js';
+import type { Anomaly, AnomalyType, Fix, MilestoneType, ShipmentStatus, StopStatus } from './types.js';
 
-export const TIMELINE_EVENT_TYPES = ['SHIPMENT_CREATED', 'STATUS_CHANGED', 'ARRIVED', 'DEPARTED', 'DELIVERED', 'CANCELLED'] as const;
+export const TIMELINE_EVENT_TYPES = ['SHIPMENT_CREATED', 'STATUS_CHANGED', 'ARRIVED', 'DEPARTED', 'DELIVERED', 'CANCELLED', 'ANOMALY_OPENED', 'ANOMALY_RESOLVED'] as const;
 export type TimelineEventType = (typeof TIMELINE_EVENT_TYPES)[number];
 
 export interface TimelineEvent {
@@ -29,6 +29,8 @@ export interface StopProjection {
   status: StopStatus;
   arrivedAt?: string;
   departedAt?: string;
+  /** Latest predicted arrival while the stop is PENDING. */
+  eta?: string;
 }
 
 /**
@@ -45,5 +47,11 @@ export interface ShipmentProgress {
   stops: StopProjection[];
   lastPosition?: Fix;
   cancellation?: { reason: string; at: string };
+  /** Every anomaly episode so far (the `anomalies` jsonb); absent leaves the column as it is. */
+  anomalies?: Anomaly[];
+  /** Distinct open anomaly types (the `open_anomalies` array the list filter reads). */
+  openAnomalies?: AnomalyType[];
+  /** Predicted arrival at the next pending stop; null once no stop is pending. */
+  nextEta?: string | null;
   events: TimelineEvent[];
 }

@@ -1,8 +1,9 @@
 // The shipment projection (shipments + stops rows) and the timeline (shipment_events), as
 // written by the shipment workflow's activities. Every write is idempotent: events by their
 // deterministic key, rows by the workflow's monotonic projection version.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { ShipmentProgress } from '../../domain/timeline.js';
+import type { Anomaly } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 
 export interface ProjectionWriteResult {
@@ -44,6 +45,10 @@ export async function applyShipmentProgress(db: Kysely<Database>, progress: Ship
         updated_at: progress.updatedAt,
         ...(progress.lastPosition ? { last_position: progress.lastPosition } : {}),
         ...(progress.cancellation ? { cancellation: progress.cancellation } : {}),
+        // pg would send a JS array as a Postgres array literal, not JSON.
+        ...(progress.anomalies ? { anomalies: sql<Anomaly[]>`${JSON.stringify(progress.anomalies)}::jsonb` } : {}),
+        ...(progress.openAnomalies ? { open_anomalies: progress.openAnomalies } : {}),
+        ...(progress.nextEta !== undefined ? { next_eta: progress.nextEta } : {}),
       })
       .where('id', '=', progress.shipmentId)
       .where('tenant_id', '=', progress.tenantId)
@@ -59,7 +64,7 @@ export async function applyShipmentProgress(db: Kysely<Database>, progress: Ship
     for (const stop of progress.stops) {
       await trx
         .updateTable('stops')
-        .set({ status: stop.status, arrived_at: stop.arrivedAt ?? null, departed_at: stop.departedAt ?? null })
+        .set({ status: stop.status, arrived_at: stop.arrivedAt ?? null, departed_at: stop.departedAt ?? null, eta: stop.eta ?? null })
         .where('shipment_id', '=', progress.shipmentId)
         .where('sequence', '=', stop.sequence)
         .execute();
