@@ -253,7 +253,9 @@ describe('the matrix covers the API', () => {
 });
 
 describe.each(ROWS.map((row) => [rowName(row), row] as const))('%s', (_name, row) => {
-  const cells = CALLERS.flatMap((caller) => (row.byTarget ? TARGETS.map((target) => [caller, target] as const) : [[caller, undefined] as const]));
+  const cells: [Caller, Target | undefined][] = CALLERS.flatMap((caller) =>
+    row.byTarget ? TARGETS.map((target): [Caller, Target | undefined] => [caller, target]) : [[caller, undefined]],
+  );
 
   it.each(cells)('%s key, %s id', async (caller, target) => {
     const cell = await row.request(target ?? 'own', caller);
