@@ -1,6 +1,6 @@
 // The shipment timeline (shipment_events) and the projection snapshot the workflow persists.
 // Event keys are deterministic so a retried or replayed write inserts nothing twice.
-import type { Anomaly, AnomalyType, Fix, MilestoneType, ShipmentStatus, StopStatus } from './types.js';
+import type { Anomaly, Fix, MilestoneType, ShipmentStatus, StopStatus } from './types.js';
 
 export const TIMELINE_EVENT_TYPES = ['SHIPMENT_CREATED', 'STATUS_CHANGED', 'ARRIVED', 'DEPARTED', 'DELIVERED', 'CANCELLED', 'ANOMALY_OPENED', 'ANOMALY_RESOLVED'] as const;
 export type TimelineEventType = (typeof TIMELINE_EVENT_TYPES)[number];
@@ -50,7 +50,7 @@ export interface ShipmentProgress {
   /** Every anomaly episode so far (the `anomalies` jsonb); absent leaves the column as it is. */
   anomalies?: Anomaly[];
   /** Distinct open anomaly types (the `open_anomalies` array the list filter reads). */
-  openAnomalies?: AnomalyType[];
+  openAnomalies?: string[];
   /** Predicted arrival at the next pending stop; null once no stop is pending. */
   nextEta?: string | null;
   events: TimelineEvent[];

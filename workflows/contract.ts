@@ -2,7 +2,7 @@
 // to talk to it. Kept in one file in the style of Temporal's reference apps.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { Fix, ShipmentPlan, ShipmentView } from '../domain/types.js';
+import type { Fix, ShipmentPlan, ShipmentThresholds, ShipmentView } from '../domain/types.js';
 
 export const SHIPMENT_TASK_QUEUE = 'shipments';
 
@@ -78,6 +78,8 @@ export const DEFAULT_WORKFLOW_SETTINGS: ShipmentWorkflowSettings = {
 export interface ShipmentWorkflowInput {
   plan: ShipmentPlan;
   settings: ShipmentWorkflowSettings;
+  /** The tenant's stored anomaly thresholds; the plan's own `thresholds` override them field by field. */
+  tenantAnomalyDefaults?: ShipmentThresholds;
   /** Present only when the workflow continued as new: the compact state and fixes not yet processed. */
   carried?: unknown;
 }

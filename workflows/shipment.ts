@@ -15,19 +15,37 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { ShipmentActivities } from '../activities/index.js';
-import { prepareFixBatch } from '../domain/fixes.js';
+import type { EtaResult } from '../activities/eta.js';
 import {
-  applyFixes,
+  applyAnomalyEvents,
+  anomalyEventKey,
+  closeAnomalies,
+  createAnomalyContext,
+  detectAnomalies,
+  detectAnomaliesInOrder,
+  initialAnomalyState,
+  nextAnomalyDeadline,
+  onAnomalyDeadline,
+  openAnomalyTypes,
+  type AnomalyEvent,
+  type AnomalyState,
+  type DetectorResult,
+} from '../domain/anomalies/index.js';
+import { recordEtaPrediction, shouldRepredictEta, type EtaScheduleState } from '../domain/eta/schedule.js';
+import { prepareFixBatch, toIso } from '../domain/fixes.js';
+import {
+  applyFix,
   DEFAULT_GEOFENCE_CONFIG,
   initialTrackingState,
   isTerminal,
   markCancelled,
+  type MilestoneEvent,
   type TrackingEvent,
   type TrackingResult,
   type TrackingState,
 } from '../domain/milestones.js';
 import { timelineEventKey, type ShipmentProgress, type TimelineEvent } from '../domain/timeline.js';
-import type { Assignment, Fix, Milestone, ShipmentPlan, ShipmentView, StopPlan } from '../domain/types.js';
+import type { Anomaly, Assignment, Fix, Milestone, ShipmentPlan, ShipmentView, StopPlan } from '../domain/types.js';
 import {
   ASSIGNMENT_FAILURES,
   cancelShipmentUpdate,
@@ -54,6 +72,12 @@ const { persistAssignment } = proxyActivities<ShipmentActivities>({
   retry: { initialInterval: '200 milliseconds', maximumInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [ASSIGNMENT_FAILURES.unknownFleetReference] },
 });
 
+// An ETA is a nicety: a few quick attempts, then the workflow carries on with the previous one.
+const { predictShipmentEta } = proxyActivities<ShipmentActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 3 },
+});
+
 const ASSIGNMENT_FIELDS = ['carrierId', 'vehicleId', 'driverId', 'deviceId'] as const;
 
 /** Absent fields of the change keep their value, null clears them. */
@@ -69,6 +93,27 @@ function mergeAssignment(current: Assignment, change: AssignmentChange): Assignm
 
 /** The projection's last_position follows the truck at most this often in fix time (milestones always write it). */
 const POSITION_PERSIST_INTERVAL_MS = 5 * 60_000;
+
+/** ETA re-prediction: on every milestone, else at most this often in fix time. */
+const ETA_INTERVAL_MIN = 5;
+
+/** NextEta is published rounded to this, so a few seconds of drift do not upsert it on every prediction. */
+const NEXT_ETA_PUBLISH_ROUNDING_MS = 5 * 60_000;
+
+/**
+ * Where the fix-time clock stands: the latest fix processed and the workflow time it was processed
+ * at. Between fixes, fix-time "now" = fixAt + (workflow now − workflowAt).
+ */
+interface FixClockAnchor {
+  fixAt: string;
+  workflowAt: string;
+}
+
+interface EtaState {
+  schedule: EtaScheduleState;
+  /** Latest model ETA per stop; only PENDING stops show theirs. */
+  stops: { sequence: number; eta: string }[];
+}
 
 export const ALREADY_DELIVERED_FAILURE = 'ShipmentAlreadyDelivered';
 export const INVALID_CANCEL_FAILURE = 'InvalidCancelRequest';
@@ -104,6 +149,14 @@ export interface ShipmentWorkflowState {
   assignmentChanges?: number;
   /** Workflow time when the delivery grace period ends. */
   graceEndsAt?: string;
+  anomalies: AnomalyState;
+  /** Every anomaly episode, as the view and the projection show them. */
+  anomalyLog: Anomaly[];
+  eta: EtaState;
+  /** Absent until the first fix: then fix time is taken to run with workflow time. */
+  fixClock?: FixClockAnchor;
+  /** Workflow time the shipment's first run started. */
+  startedAt: string;
   updatedAt: string;
   counters: Counters;
 }
@@ -135,6 +188,10 @@ function initialState(plan: ShipmentPlan): ShipmentWorkflowState {
     // The first run records the creation; continued runs carry an empty outbox.
     outbox: [{ key: timelineEventKey.created(), type: 'SHIPMENT_CREATED', occurredAt: plan.createdAt, data: { reference: plan.reference, stops: plan.stops.length } }],
     projectionDirty: true,
+    anomalies: initialAnomalyState(),
+    anomalyLog: [],
+    eta: { schedule: {}, stops: [] },
+    startedAt: nowIso(),
     updatedAt: plan.createdAt,
     counters: { fixesApplied: 0, duplicates: 0, stale: 0, invalid: 0, ignoredAfterClose: 0, signals: 0, runs: 0 },
   };
@@ -144,6 +201,7 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
   const { plan } = input;
   const settings: ShipmentWorkflowSettings = { ...DEFAULT_WORKFLOW_SETTINGS, ...input.settings };
   const stopsBySequence = new Map<number, StopPlan>(plan.stops.map((stop) => [stop.sequence, stop]));
+  const anomalyContext = createAnomalyContext(plan, input.tenantAnomalyDefaults);
   const carried = readCarried(input.carried);
   const state: ShipmentWorkflowState = carried?.state ?? initialState(plan);
   state.counters.runs += 1;
@@ -164,10 +222,14 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     updatedAt: state.updatedAt,
     workflowId: workflowInfo().workflowId,
     ...assignment(),
-    stops: state.tracking.stops.map((progress) => ({ ...stopsBySequence.get(progress.sequence)!, ...progress })),
+    stops: state.tracking.stops.map((progress) => {
+      const eta = stopEta(progress.sequence);
+      return { ...stopsBySequence.get(progress.sequence)!, ...progress, ...(eta ? { eta } : {}) };
+    }),
     route: plan.route,
     lastPosition: state.lastPosition,
-    anomalies: [],
+    eta: nextEta(),
+    anomalies: state.anomalyLog,
     milestones: state.milestones,
     cancellation: state.cancellation && { reason: state.cancellation.reason, at: state.cancellation.at },
   });
@@ -183,6 +245,101 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
       state.graceEndsAt = new Date(Date.now() + settings.deliveryGraceMs).toISOString();
       log.info('shipment delivered; grace period started', { graceEndsAt: state.graceEndsAt });
     }
+  }
+
+  /** Latest ETA of a stop still ahead of the truck. */
+  function stopEta(sequence: number): string | undefined {
+    const progress = state.tracking.stops.find((stop) => stop.sequence === sequence);
+    if (progress?.status !== 'PENDING' || isClosed()) return undefined;
+    return state.eta.stops.find((stop) => stop.sequence === sequence)?.eta;
+  }
+
+  /** ETA at the next stop the truck has not reached. */
+  function nextEta(): string | undefined {
+    const next = state.tracking.stops.find((stop) => stop.status === 'PENDING');
+    return next && stopEta(next.sequence);
+  }
+
+  /**
+   * The two clocks. Anomaly deadlines are fix-time instants; timers run in workflow time. Fix-time
+   * now = the latest fix's recordedAt + the workflow time elapsed since that fix was processed, so
+   * a deadline D fires at (workflow time the latest fix was processed) + (D − its recordedAt).
+   * A live truck (recordedAt ≈ now) gets timers at D; a backfilled or accelerated trip (recordedAt
+   * hours in the past) still gets the full threshold of real silence after its last fix reached
+   * us, instead of timers firing at once for deadlines that lie in the past. Before the first fix
+   * fix time is workflow time.
+   */
+  function fixNowMs(): number {
+    const anchor = state.fixClock;
+    return anchor ? Date.parse(anchor.fixAt) + (Date.now() - Date.parse(anchor.workflowAt)) : Date.now();
+  }
+
+  /**
+   * Workflow time at which the next anomaly deadline passes. Before the first fix a deadline never
+   * fires sooner than one signal-loss threshold after the start: a shipment created with windows
+   * already behind it (a backfill, a replayed trip) may report its first fix before it is judged.
+   */
+  function anomalyDeadlineMs(): number | undefined {
+    const deadline = nextAnomalyDeadline(state.anomalies, anomalyContext);
+    if (deadline === undefined) return undefined;
+    const anchor = state.fixClock;
+    if (anchor) return Date.parse(deadline) - Date.parse(anchor.fixAt) + Date.parse(anchor.workflowAt);
+    return Math.max(Date.parse(deadline), Date.parse(state.startedAt) + anomalyContext.config.signalLossMin * 60_000);
+  }
+
+  /** Anomaly events into state, the view's list, the timeline outbox and a dirty projection. */
+  function recordAnomalies(result: DetectorResult<AnomalyState>): void {
+    state.anomalies = result.state;
+    if (result.events.length === 0) return;
+    state.anomalyLog = applyAnomalyEvents(state.anomalyLog, result.events);
+    for (const event of result.events) state.outbox.push(anomalyTimelineEvent(event));
+    state.updatedAt = nowIso();
+    state.projectionDirty = true;
+  }
+
+  function anomalyTimelineEvent(event: AnomalyEvent): TimelineEvent {
+    const stop = event.stopSequence === undefined ? undefined : stopsBySequence.get(event.stopSequence);
+    return {
+      key: anomalyEventKey(event),
+      type: event.action === 'open' ? 'ANOMALY_OPENED' : 'ANOMALY_RESOLVED',
+      occurredAt: event.at,
+      stopSequence: event.stopSequence,
+      data: { anomaly: event.type, ...(event.detail !== undefined ? { detail: event.detail } : {}), ...(stop ? { stopName: stop.name } : {}) },
+    };
+  }
+
+  /** Opens what the timers are due for, once the workflow clock has passed the mapped deadline. */
+  function fireAnomalyTimers(): void {
+    const due = anomalyDeadlineMs();
+    if (due !== undefined && due <= Date.now()) recordAnomalies(onAnomalyDeadline(state.anomalies, toIso(fixNowMs()), anomalyContext));
+  }
+
+  /** Delivery or cancellation resolves what is still open: at the delivery's fix time, else at fix-time now. */
+  function closeAnomaliesIfTerminal(at?: string): void {
+    if (!isClosed() || state.anomalies.closed) return;
+    const detail = state.tracking.status === 'DELIVERED' ? 'shipment delivered' : 'shipment cancelled';
+    recordAnomalies(closeAnomalies(state.anomalies, at ?? toIso(fixNowMs()), detail));
+  }
+
+  /** Asks the ETA activity for a new prediction from this fix and feeds it to the LATE detector. */
+  async function repredictEta(fix: Fix): Promise<void> {
+    // Recorded before the call: a failing activity is not retried on every following fix.
+    state.eta.schedule = recordEtaPrediction(state.eta.schedule, fix.recordedAt);
+    let result: EtaResult;
+    try {
+      result = await predictShipmentEta({
+        tenantId: plan.tenantId,
+        shipmentId: plan.shipmentId,
+        predictedAt: fix.recordedAt,
+        position: { lat: fix.lat, lon: fix.lon },
+        stops: state.tracking.stops.map(({ sequence, status, arrivedAt }) => ({ sequence, status, ...(arrivedAt ? { arrivedAt } : {}) })),
+      });
+    } catch (error) {
+      log.warn('ETA prediction failed; keeping the previous one', { error: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    state.eta.stops = result.stops;
+    recordAnomalies(detectAnomalies(state.anomalies, { kind: 'eta', predictedAt: result.predictedAt, stops: result.stops }, anomalyContext));
   }
 
   function toTimelineEvent(event: TrackingEvent, context: { actor?: string; reason?: string }): TimelineEvent {
@@ -207,7 +364,11 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     return { ...base, key: timelineEventKey.statusChanged(state.statusChanges, event.to), type: 'STATUS_CHANGED' };
   }
 
-  function processQueue(): void {
+  /**
+   * Per fix, in time order: milestone rules, then the anomaly detectors (the fix's milestones
+   * first, then the fix), then an ETA when a milestone happened or the interval has passed.
+   */
+  async function processQueue(): Promise<void> {
     const batch = queue.splice(0, queue.length);
     if (batch.length === 0) return;
     if (isClosed()) {
@@ -220,9 +381,23 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     state.counters.invalid += prepared.invalid;
     state.counters.fixesApplied += prepared.fresh.length;
     if (prepared.fresh.length === 0) return;
-    record(applyFixes(state.tracking, prepared.fresh, plan.stops, DEFAULT_GEOFENCE_CONFIG));
+    const isUsable = (fix: Fix) => fix.accuracyM === undefined || fix.accuracyM <= DEFAULT_GEOFENCE_CONFIG.maxAccuracyM;
+    for (const fix of prepared.fresh) {
+      const result = applyFix(state.tracking, fix, plan.stops, DEFAULT_GEOFENCE_CONFIG);
+      record(result);
+      const milestones = result.events.filter((event): event is MilestoneEvent => event.kind === 'milestone');
+      recordAnomalies(detectAnomaliesInOrder(state.anomalies, [...milestones, { kind: 'fix', fix }], anomalyContext));
+      const delivered = result.events.find((event) => event.kind === 'status' && event.to === 'DELIVERED');
+      if (delivered) closeAnomaliesIfTerminal(delivered.at);
+      const trigger = { kind: milestones.length > 0 ? ('milestone' as const) : ('fix' as const) };
+      const stopsAhead = state.tracking.stops.some((stop) => stop.status === 'PENDING');
+      if (!isClosed() && stopsAhead && isUsable(fix) && shouldRepredictEta(state.eta.schedule, trigger, fix.recordedAt, ETA_INTERVAL_MIN)) {
+        await repredictEta(fix);
+      }
+    }
+    state.fixClock = { fixAt: toIso(Date.parse(prepared.fresh.at(-1)!.recordedAt)), workflowAt: nowIso() };
 
-    const usable = prepared.fresh.filter((fix) => fix.accuracyM === undefined || fix.accuracyM <= DEFAULT_GEOFENCE_CONFIG.maxAccuracyM);
+    const usable = prepared.fresh.filter(isUsable);
     const latest = usable[usable.length - 1];
     if (!latest) return;
     state.lastPosition = latest;
@@ -243,9 +418,12 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
         version: state.projectionVersion,
         status: state.tracking.status,
         updatedAt: state.updatedAt,
-        stops: state.tracking.stops.map(({ sequence, status, arrivedAt, departedAt }) => ({ sequence, status, arrivedAt, departedAt })),
+        stops: state.tracking.stops.map(({ sequence, status, arrivedAt, departedAt }) => ({ sequence, status, arrivedAt, departedAt, eta: stopEta(sequence) })),
         lastPosition,
         cancellation: state.cancellation && { reason: state.cancellation.reason, at: state.cancellation.at },
+        anomalies: state.anomalyLog,
+        openAnomalies: openAnomalyTypes(state.anomalies),
+        nextEta: nextEta() ?? null,
         events,
       };
       await persistShipmentProgress(progress);
@@ -254,12 +432,18 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     }
   }
 
-  /** Search attributes operators filter on; upserted only when they change. Issue 4 adds OpenAnomalies and NextEta here. */
+  /** Search attributes operators filter on; upserted only when they change. */
   function publish(): void {
+    const eta = nextEta();
     const pairs: SearchAttributeUpdatePair[] = [
       { key: searchAttributes.tenantId, value: plan.tenantId },
       { key: searchAttributes.shipmentReference, value: plan.reference },
       { key: searchAttributes.shipmentStatus, value: state.tracking.status },
+      { key: searchAttributes.openAnomalies, value: openAnomalyTypes(state.anomalies) },
+      {
+        key: searchAttributes.nextEta,
+        value: eta === undefined ? null : new Date(Math.round(Date.parse(eta) / NEXT_ETA_PUBLISH_ROUNDING_MS) * NEXT_ETA_PUBLISH_ROUNDING_MS),
+      },
     ];
     const { carrierId } = assignment();
     if (carrierId) pairs.push({ key: searchAttributes.carrierId, value: carrierId });
@@ -284,6 +468,8 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
       `**${state.tracking.status}** · ${plan.reference}`,
       ...stops,
       last ? `Last fix ${last.recordedAt} at ${last.lat.toFixed(5)}, ${last.lon.toFixed(5)}` : 'No fix yet',
+      nextEta() ? `Next ETA ${nextEta()}` : '',
+      openAnomalyTypes(state.anomalies).length > 0 ? `Open anomalies: ${openAnomalyTypes(state.anomalies).join(', ')}` : '',
       `Fixes: ${fixesApplied} applied, ${duplicates} duplicate, ${stale} stale`,
       state.cancellation ? `Cancelled ${state.cancellation.at}: ${state.cancellation.reason}` : '',
       state.graceEndsAt ? `Open for late fixes until ${state.graceEndsAt}` : '',
@@ -292,12 +478,10 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
       .join('\n');
   }
 
-  /**
-   * The earliest moment the loop must wake without a signal. Only the delivery grace today;
-   * anomaly detectors (signal loss, dwell, appointment) add their deadlines here.
-   */
+  /** The earliest moment the loop must wake without a signal: the delivery grace or an anomaly deadline. */
   function nextDeadlineMs(): number | undefined {
-    return state.graceEndsAt === undefined ? undefined : Date.parse(state.graceEndsAt);
+    const deadlines = [state.graceEndsAt === undefined ? undefined : Date.parse(state.graceEndsAt), anomalyDeadlineMs()].filter((ms) => ms !== undefined);
+    return deadlines.length === 0 ? undefined : Math.min(...deadlines);
   }
 
   const hasPendingWrites = (): boolean => state.outbox.length > 0 || state.projectionDirty;
@@ -426,7 +610,9 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     if (deadline === undefined) await condition(hasWork);
     else if (deadline > Date.now()) await condition(hasWork, deadline - Date.now());
 
-    processQueue();
+    await processQueue();
+    fireAnomalyTimers();
+    closeAnomaliesIfTerminal();
     publish();
     await flush();
 
