@@ -6,7 +6,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Connection, Client } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import type { StopPlan } from '../../domain/types.js';
 import { PROJECT_ROOT } from '../../infra/tools.js';
 import { freePort } from '../../scripts/dev.js';
 import { generateTrip } from '../support/trip.js';
+import { callJson, eventually } from '../support/http.js';
 
 const STOPS: StopPlan[] = [
   { sequence: 1, type: 'pickup', name: 'Lyon Gerland DC', location: { lat: 45.7289, lon: 4.8317 }, geofenceRadiusM: 300 },
@@ -58,35 +58,14 @@ async function stopSystem(running: System): Promise<number | null> {
   return running.exited;
 }
 
-async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (done(last)) return last;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}; last: ${JSON.stringify(last)}\n${system?.output.join('').slice(-4000)}`);
-    await delay(250);
-  }
-}
 
 const api = (path: string) => `http://127.0.0.1:${ports.api}${path}`;
+const call = (method: string, path: string, key: string, body?: unknown) => callJson(api(''), method, path, key, body);
+const systemLog = () => system?.output.join('').slice(-4000) ?? '';
 
-async function call(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
-  const res = await fetch(api(path), {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
 
 async function waitUntilReady(): Promise<void> {
-  await eventually('the API to be ready', () => fetch(api('/readyz')), (res) => res.ok, 180_000);
+  await eventually('the API to be ready', () => fetch(api('/readyz')), (res) => res.ok, { timeoutMs: 180_000, context: systemLog });
 }
 
 async function adminCreateTenant(): Promise<{ tenantId: string; apiKey: string }> {
@@ -100,6 +79,16 @@ async function adminCreateTenant(): Promise<{ tenantId: string; apiKey: string }
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   expect(code).toBe(0);
   return JSON.parse(stdout);
+}
+
+async function describeRun(workflowId: string): Promise<{ runId: string; status: string }> {
+  const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+  try {
+    const description = await new Client({ connection }).workflow.getHandle(workflowId).describe();
+    return { runId: description.runId, status: description.status.name };
+  } finally {
+    await connection.close();
+  }
 }
 
 beforeAll(async () => {
@@ -157,13 +146,19 @@ describe('npm start, end to end', () => {
       (res) => res.body.milestones.length >= 2,
     );
 
-    // Stop and start the whole system mid-trip: the running shipment keeps running.
+    // Stop and start the whole system mid-trip: the running shipment keeps running (same run, still open).
+    const runBeforeRestart = await describeRun(workflowId);
+    expect(runBeforeRestart.status).toBe('RUNNING');
     expect(await stopSystem(system!)).toBe(0);
     system = startSystem();
     await waitUntilReady();
-    const resumed = await eventually('the live state after restart', () => call('GET', `/v1/shipments/${id}`, apiKey), (res) => res.status === 200);
-    expect(resumed.headers.get('x-state-source')).toBe('workflow');
+    const resumed = await eventually(
+      'the live state from the workflow after restart',
+      () => call('GET', `/v1/shipments/${id}`, apiKey),
+      (res) => res.headers.get('x-state-source') === 'workflow',
+    );
     expect(['IN_TRANSIT', 'AT_STOP']).toContain(resumed.body.status);
+    expect(await describeRun(workflowId)).toEqual(runBeforeRestart);
 
     await push(half, trip.length);
     // A device retrying an upload it already made changes nothing.
@@ -218,7 +213,7 @@ describe('npm start, end to end', () => {
           return ids;
         },
         (ids) => ids.includes(workflowId),
-        30_000,
+        { timeoutMs: 30_000 },
       );
       expect(found).toEqual([workflowId]);
     } finally {

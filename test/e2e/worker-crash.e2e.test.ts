@@ -2,7 +2,6 @@
 // the real worker and API entry points run as processes against the dev server and Postgres,
 // fixes keep arriving while no worker runs, and every milestone still lands exactly once.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueApiKey } from '../../api/auth.js';
@@ -14,6 +13,7 @@ import { freePort } from '../../scripts/dev.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startLocalTemporal } from '../support/temporal.js';
 import { generateTrip } from '../support/trip.js';
+import { callJson, eventually } from '../support/http.js';
 
 const STOPS: StopPlan[] = [
   { sequence: 1, type: 'pickup', name: 'Lyon Gerland DC', location: { lat: 45.7289, lon: 4.8317 }, geofenceRadiusM: 300 },
@@ -46,30 +46,9 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (done(last)) return last;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await delay(200);
-  }
-}
 
-async function call(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${apiPort}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+
+const call = (method: string, path: string, key: string, body?: unknown) => callJson(`http://127.0.0.1:${apiPort}`, method, path, key, body);
 
 beforeAll(async () => {
   [temporal, database] = await Promise.all([startLocalTemporal(), createTestDatabase()]);
