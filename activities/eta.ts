@@ -5,8 +5,16 @@ import type { Kysely } from 'kysely';
 import { historicalSpeed, insertEtaPredictions, laneKey, laneOf, recentShipmentFixes, type EtaPredictionRow, type HistoricalSpeed } from '../db/repositories/eta.js';
 import { findStops, toStopProgress } from '../db/repositories/shipments.js';
 import type { Database } from '../db/schema.js';
-import { DEFAULT_ETA_MODEL, predictEta, predictEtaBaseline, type EtaModel, type EtaStop } from '../domain/eta/index.js';
-import type { LatLon, LineString, StopStatus } from '../domain/types.js';
+import {
+  DEFAULT_ETA_MODEL,
+  predictEta,
+  predictEtaBaseline,
+  type EtaModel,
+  type EtaPrediction,
+  type EtaPredictionDetail,
+  type EtaStop,
+} from '../domain/eta/index.js';
+import type { Fix, LatLon, LineString, StopStatus } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 
 export interface EtaRequest {
@@ -40,31 +48,60 @@ export interface EtaActivityDependencies {
   now?: () => number;
 }
 
-interface Plan {
+export interface EtaPlan {
   stops: EtaStop[];
   route?: LineString;
+}
+
+/**
+ * What the activity predicts, without the I/O: the model and the naive baseline from one
+ * position, the plan with the workflow's progress, the truck's recent fixes and the lane's
+ * historical speed. The accuracy report's simulation calls it the same way.
+ */
+export function predictBoth(input: {
+  plan: EtaPlan;
+  request: Pick<EtaRequest, 'predictedAt' | 'position' | 'stops'>;
+  recentFixes: readonly Fix[];
+  historicalSpeedKmh?: number;
+}): { model: EtaPredictionDetail; baseline: EtaPrediction } {
+  const { plan, request } = input;
+  const progress = new Map(request.stops.map((s) => [s.sequence, s]));
+  const stops: EtaStop[] = plan.stops.map((stop) => {
+    const p = progress.get(stop.sequence);
+    return { ...stop, status: p?.status ?? 'PENDING', ...(p?.arrivedAt ? { arrivedAt: p.arrivedAt } : {}) };
+  });
+  const model = predictEta({
+    at: request.predictedAt,
+    position: request.position,
+    stops,
+    ...(plan.route ? { route: plan.route } : {}),
+    recentFixes: input.recentFixes,
+    ...(input.historicalSpeedKmh !== undefined ? { historicalSpeedKmh: input.historicalSpeedKmh } : {}),
+  });
+  const baseline = predictEtaBaseline({ at: request.predictedAt, position: request.position, stops });
+  return { model, baseline };
 }
 
 const PLAN_CACHE_SIZE = 1_000;
 
 export function createEtaActivities({ db, logger, historyTtlMs = 10 * 60_000, now = Date.now }: EtaActivityDependencies) {
   // Plans never change after creation; lane speeds move slowly. Both are cached per worker.
-  const plans = new Map<string, Plan>();
+  const plans = new Map<string, EtaPlan>();
   const speeds = new Map<string, { value: HistoricalSpeed | undefined; expiresAt: number }>();
 
-  async function loadPlan(tenantId: string, shipmentId: string): Promise<Plan | undefined> {
+  async function loadPlan(tenantId: string, shipmentId: string): Promise<EtaPlan | undefined> {
     const cached = plans.get(shipmentId);
     if (cached) return cached;
     const row = await db.selectFrom('shipments').select(['route']).where('id', '=', shipmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
     if (!row) return undefined;
     const stops = (await findStops(db, shipmentId)).map(toStopProgress).map(({ status: _s, arrivedAt: _a, departedAt: _d, eta: _e, ...plan }) => plan);
-    const plan: Plan = { stops, ...(row.route ? { route: row.route } : {}) };
+    const plan: EtaPlan = { stops, ...(row.route ? { route: row.route } : {}) };
     if (plans.size >= PLAN_CACHE_SIZE) plans.delete(plans.keys().next().value!);
     plans.set(shipmentId, plan);
     return plan;
   }
 
-  async function laneSpeed(tenantId: string, shipmentId: string, plan: Plan): Promise<HistoricalSpeed | undefined> {
+  async function laneSpeed(tenantId: string, shipmentId: string, plan: EtaPlan): Promise<HistoricalSpeed | undefined> {
     const first = plan.stops[0];
     const last = plan.stops.at(-1);
     if (!first || !last) return undefined;
@@ -89,25 +126,12 @@ export function createEtaActivities({ db, logger, historyTtlMs = 10 * 60_000, no
         logger.warn({ tenantId: request.tenantId, shipmentId: request.shipmentId }, 'shipment row missing: no ETA');
         return empty;
       }
-      const progress = new Map(request.stops.map((s) => [s.sequence, s]));
-      const stops: EtaStop[] = plan.stops.map((stop) => {
-        const p = progress.get(stop.sequence);
-        return { ...stop, status: p?.status ?? 'PENDING', ...(p?.arrivedAt ? { arrivedAt: p.arrivedAt } : {}) };
-      });
       const windowStart = new Date(Date.parse(request.predictedAt) - DEFAULT_ETA_MODEL.recentWindowMin * 60_000).toISOString();
       const [history, recentFixes] = await Promise.all([
         laneSpeed(request.tenantId, request.shipmentId, plan),
         recentShipmentFixes(db, request.shipmentId, windowStart, request.predictedAt),
       ]);
-      const model = predictEta({
-        at: request.predictedAt,
-        position: request.position,
-        stops,
-        ...(plan.route ? { route: plan.route } : {}),
-        recentFixes,
-        ...(history ? { historicalSpeedKmh: history.speedKmh } : {}),
-      });
-      const baseline = predictEtaBaseline({ at: request.predictedAt, position: request.position, stops });
+      const { model, baseline } = predictBoth({ plan, request, recentFixes, ...(history ? { historicalSpeedKmh: history.speedKmh } : {}) });
       const rows: EtaPredictionRow[] = [
         ...model.stops.map((s) => ({ source: 'model' as const, stopSequence: s.sequence, predictedArrival: s.eta, model: model.model, speedKmh: model.speedKmh })),
         ...baseline.stops.map((s) => ({ source: 'baseline' as const, stopSequence: s.sequence, predictedArrival: s.eta, model: baseline.model, speedKmh: baseline.speedKmh })),
