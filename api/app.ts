@@ -22,6 +22,7 @@ import { vehicleRoutes } from './routes/vehicles.js';
 import { deviceRoutes } from './routes/devices.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { auditEventRoutes } from './routes/audit-events.js';
+import { analyticsRoutes } from './routes/analytics.js';
 
 export type { ApiConfig, AppDeps } from './context.js';
 export { apiConfigFromEnv } from './context.js';
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/', deviceRoutes(routeDeps));
   app.route('/', apiKeyRoutes(routeDeps));
   app.route('/', auditEventRoutes(routeDeps));
+  app.route('/', analyticsRoutes(routeDeps));
   mountDocs(app);
 
   app.notFound((c) => problemResponse(c, new ProblemError('notFound', 404, `No route for ${c.req.method} ${c.req.path}.`).problem));

@@ -57,6 +57,8 @@ export const ROUTE_ROLES: Readonly<Record<string, readonly ApiKeyRole[]>> = {
   'GET /v1/api-keys/{id}': ADMIN,
   'DELETE /v1/api-keys/{id}': ADMIN,
   'GET /v1/audit-events': ADMIN,
+
+  'GET /v1/analytics/eta-accuracy': READERS,
 };
 
 export const bearerSecurity = [{ bearerAuth: [] }];

@@ -198,6 +198,7 @@ const ROWS: Row[] = [
     },
   },
   { method: 'GET', path: '/v1/audit-events', allowed: ADMIN, success: 200, request: async () => ({ path: '/v1/audit-events' }) },
+  { method: 'GET', path: '/v1/analytics/eta-accuracy', allowed: READERS, success: 200, request: async () => ({ path: '/v1/analytics/eta-accuracy' }) },
 ];
 
 const PUBLIC_ROUTES = ['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs'];
