@@ -15,6 +15,7 @@ import { mountDocs } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { positionRoutes } from './routes/positions.js';
 import { shipmentRoutes } from './routes/shipments.js';
+import { shipmentEventRoutes } from './routes/shipment-events.js';
 import { assignmentRoutes } from './routes/assignments.js';
 import { carrierRoutes } from './routes/carriers.js';
 import { driverRoutes } from './routes/drivers.js';
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.route('/', healthRoutes(routeDeps));
   app.route('/', shipmentRoutes(routeDeps));
+  app.route('/', shipmentEventRoutes(routeDeps));
   app.route('/', assignmentRoutes(routeDeps));
   app.route('/', positionRoutes(routeDeps));
   app.route('/', carrierRoutes(routeDeps));

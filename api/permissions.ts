@@ -27,6 +27,7 @@ export const ROUTE_ROLES: Readonly<Record<string, readonly ApiKeyRole[]>> = {
   'POST /v1/shipments/{id}/cancel': WRITERS,
   'PATCH /v1/shipments/{id}/assignment': WRITERS,
   'POST /v1/shipments/{id}/positions': SENDERS,
+  'POST /v1/shipments/{id}/events': SENDERS,
   'GET /v1/shipments/{id}/positions': READERS,
   'POST /v1/positions': SENDERS,
   'GET /v1/devices/{deviceId}/positions': READERS,

@@ -123,6 +123,40 @@ export function markCancelled(state: TrackingState, at: string): TrackingResult 
   return closeWith(state, 'CANCELLED', at);
 }
 
+/**
+ * Why a manual milestone (driver app, dispatcher) cannot apply now, or undefined when it can.
+ * Repeating one that already happened is not a reason: it simply changes nothing.
+ */
+export function manualMilestoneRefusal(state: TrackingState, type: MilestoneType, stopSequence: number): string | undefined {
+  const stop = state.stops.find((s) => s.sequence === stopSequence);
+  if (!stop) return `the shipment has no stop ${stopSequence}`;
+  if (type === 'ARRIVED') {
+    if (stop.status !== 'PENDING') return undefined;
+    if (isTerminal(state.status)) return `the shipment is ${state.status.toLowerCase()}`;
+    if (state.currentStopSequence !== undefined) return `the truck is still at stop ${state.currentStopSequence}; record its departure first`;
+    return undefined;
+  }
+  if (stop.status === 'DEPARTED') return undefined;
+  if (state.currentStopSequence !== stopSequence) return `the truck has not arrived at stop ${stopSequence}`;
+  return undefined;
+}
+
+/**
+ * A milestone reported by a person instead of detected from fixes, stamped with the reported time
+ * and placed at the stop. Later fixes carry on from it (a truck seen leaving departs as usual).
+ */
+export function applyManualMilestone(state: TrackingState, type: MilestoneType, stopSequence: number, at: string, stops: readonly StopPlan[]): TrackingResult {
+  const stop = stops.find((s) => s.sequence === stopSequence);
+  if (!stop || manualMilestoneRefusal(state, type, stopSequence) !== undefined) return { state, events: [] };
+  const tracked = state.stops.find((s) => s.sequence === stopSequence);
+  const alreadyHappened = type === 'ARRIVED' ? tracked?.status !== 'PENDING' : tracked?.status === 'DEPARTED';
+  if (alreadyHappened) return { state, events: [] };
+  const events: TrackingEvent[] = [];
+  const sample: PositionSample = { at, lat: stop.location.lat, lon: stop.location.lon };
+  const next = type === 'ARRIVED' ? arrive(state, stopSequence, sample, events) : depart(state, stop, sample, stops, events);
+  return { state: next, events };
+}
+
 function closeWith(state: TrackingState, to: 'DELIVERED' | 'CANCELLED', at: string): TrackingResult {
   if (isTerminal(state.status)) return { state, events: [] };
   const event: StatusEvent = { kind: 'status', from: state.status, to, at };

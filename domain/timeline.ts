@@ -2,7 +2,20 @@
 // Event keys are deterministic so a retried or replayed write inserts nothing twice.
 import type { Anomaly, Fix, MilestoneType, ShipmentStatus, StopStatus } from './types.js';
 
-export const TIMELINE_EVENT_TYPES = ['SHIPMENT_CREATED', 'STATUS_CHANGED', 'ARRIVED', 'DEPARTED', 'DELIVERED', 'CANCELLED', 'ANOMALY_OPENED', 'ANOMALY_RESOLVED'] as const;
+export const TIMELINE_EVENT_TYPES = [
+  'SHIPMENT_CREATED',
+  'STATUS_CHANGED',
+  'ARRIVED',
+  'DEPARTED',
+  'DELIVERED',
+  'CANCELLED',
+  'ANOMALY_OPENED',
+  'ANOMALY_RESOLVED',
+  'PROOF_OF_DELIVERY',
+  'EXCEPTION',
+  'MANUAL_ARRIVAL',
+  'MANUAL_DEPARTURE',
+] as const;
 export type TimelineEventType = (typeof TIMELINE_EVENT_TYPES)[number];
 
 export interface TimelineEvent {
@@ -22,6 +35,8 @@ export const timelineEventKey = {
   statusChanged: (ordinal: number, to: ShipmentStatus): string => `STATUS:${ordinal}:${to}`,
   delivered: (): string => 'DELIVERED',
   cancelled: (): string => 'CANCELLED',
+  /** Keyed by the client's event id: a retried report is one row. */
+  deliveryEvent: (eventId: string): string => `EVENT:${eventId}`,
 };
 
 export interface StopProjection {

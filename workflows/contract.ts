@@ -44,6 +44,32 @@ export const ASSIGNMENT_FAILURES = {
   invalid: 'InvalidAssignment',
 } as const;
 
+export const DELIVERY_EVENT_TYPES = ['PROOF_OF_DELIVERY', 'EXCEPTION', 'MANUAL_ARRIVAL', 'MANUAL_DEPARTURE'] as const;
+export type DeliveryEventType = (typeof DELIVERY_EVENT_TYPES)[number];
+
+/** Something a person reports about the delivery: a driver app, a dispatcher, a consignee's POD. */
+export interface DeliveryEvent {
+  /** The client's idempotency key: the same id recorded twice changes nothing. */
+  eventId: string;
+  type: DeliveryEventType;
+  /** When it happened (ISO-8601), as reported. */
+  at: string;
+  /** The stop it concerns; proof of delivery defaults to the last stop. */
+  stopSequence?: number;
+  note?: string;
+  /** Proof of delivery: who signed and where the signed document lives. */
+  signedBy?: string;
+  documentUrl?: string;
+  /** Exception: a short code such as DAMAGED, REFUSED, SHORT_SHIPPED. */
+  exceptionCode?: string;
+  actor?: string;
+}
+
+export const recordDeliveryEventUpdate = defineUpdate<ShipmentView, [DeliveryEvent]>('recordDeliveryEvent');
+
+/** The ApplicationFailure type of a delivery event the shipment cannot take now; the API answers 409. */
+export const DELIVERY_EVENT_REFUSED = 'DeliveryEventRefused';
+
 export const searchAttributes = {
   tenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),
   shipmentReference: defineSearchAttributeKey('ShipmentReference', SearchAttributeType.KEYWORD),

@@ -35,10 +35,13 @@ import { recordEtaPrediction, shouldRepredictEta, type EtaScheduleState } from '
 import { prepareFixBatch, toIso } from '../domain/fixes.js';
 import {
   applyFix,
+  applyManualMilestone,
   DEFAULT_GEOFENCE_CONFIG,
   initialTrackingState,
   isTerminal,
+  manualMilestoneRefusal,
   markCancelled,
+  markDelivered,
   type MilestoneEvent,
   type TrackingEvent,
   type TrackingResult,
@@ -50,12 +53,15 @@ import {
   ASSIGNMENT_FAILURES,
   cancelShipmentUpdate,
   DEFAULT_WORKFLOW_SETTINGS,
+  DELIVERY_EVENT_REFUSED,
   fixesReceivedSignal,
+  recordDeliveryEventUpdate,
   searchAttributes,
   shipmentStateQuery,
   updateAssignmentUpdate,
   type AssignmentChange,
   type CancelRequest,
+  type DeliveryEvent,
   type ShipmentWorkflowInput,
   type ShipmentWorkflowSettings,
 } from './contract.js';
@@ -149,6 +155,8 @@ export interface ShipmentWorkflowState {
   assignmentChanges?: number;
   /** Workflow time when the delivery grace period ends. */
   graceEndsAt?: string;
+  /** Client ids of the delivery events recorded so far: a retried report changes nothing. */
+  deliveryEventIds?: string[];
   anomalies: AnomalyState;
   /** Every anomaly episode, as the view and the projection show them. */
   anomalyLog: Anomaly[];
@@ -383,12 +391,7 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     if (prepared.fresh.length === 0) return;
     const isUsable = (fix: Fix) => fix.accuracyM === undefined || fix.accuracyM <= DEFAULT_GEOFENCE_CONFIG.maxAccuracyM;
     for (const fix of prepared.fresh) {
-      const result = applyFix(state.tracking, fix, plan.stops, DEFAULT_GEOFENCE_CONFIG);
-      record(result);
-      const milestones = result.events.filter((event): event is MilestoneEvent => event.kind === 'milestone');
-      recordAnomalies(detectAnomaliesInOrder(state.anomalies, [...milestones, { kind: 'fix', fix }], anomalyContext));
-      const delivered = result.events.find((event) => event.kind === 'status' && event.to === 'DELIVERED');
-      if (delivered) closeAnomaliesIfTerminal(delivered.at);
+      const milestones = applyTracking(applyFix(state.tracking, fix, plan.stops, DEFAULT_GEOFENCE_CONFIG), { fix });
       const trigger = { kind: milestones.length > 0 ? ('milestone' as const) : ('fix' as const) };
       const stopsAhead = state.tracking.stops.some((stop) => stop.status === 'PENDING');
       if (!isClosed() && stopsAhead && isUsable(fix) && shouldRepredictEta(state.eta.schedule, trigger, fix.recordedAt, ETA_INTERVAL_MIN)) {
@@ -403,6 +406,20 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     state.lastPosition = latest;
     const persistedMs = state.lastPositionPersistedAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(state.lastPositionPersistedAt);
     if (Date.parse(latest.recordedAt) - persistedMs >= POSITION_PERSIST_INTERVAL_MS) state.projectionDirty = true;
+  }
+
+  /**
+   * Tracking events into state and timeline, their milestones (then the fix, if any) through the
+   * anomaly detectors — milestones first, or a departure could read as a long dwell — and a
+   * delivery closing what is still open.
+   */
+  function applyTracking(result: TrackingResult, input: { fix?: Fix; actor?: string } = {}): MilestoneEvent[] {
+    record(result, { actor: input.actor });
+    const milestones = result.events.filter((event): event is MilestoneEvent => event.kind === 'milestone');
+    recordAnomalies(detectAnomaliesInOrder(state.anomalies, [...milestones, ...(input.fix ? [{ kind: 'fix' as const, fix: input.fix }] : [])], anomalyContext));
+    const delivered = result.events.find((event) => event.kind === 'status' && event.to === 'DELIVERED');
+    if (delivered) closeAnomaliesIfTerminal(delivered.at);
+    return milestones;
   }
 
   /** Persists snapshots until nothing is pending; the only caller of the persistence activity. */
@@ -538,6 +555,67 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
           throw ApplicationFailure.nonRetryable('a cancellation needs a non-empty reason', INVALID_CANCEL_FAILURE);
         }
         rejectIfDelivered();
+      },
+    },
+  );
+
+  const lastStopSequence = Math.max(...plan.stops.map((stop) => stop.sequence));
+
+  /** Why the shipment cannot take this delivery event now, or undefined when it can. */
+  function deliveryEventRefusal(event: DeliveryEvent): string | undefined {
+    if (state.tracking.status === 'CANCELLED') return `shipment ${plan.reference} is cancelled`;
+    const stopSequence = event.stopSequence ?? (event.type === 'PROOF_OF_DELIVERY' ? lastStopSequence : undefined);
+    if (stopSequence !== undefined && !stopsBySequence.has(stopSequence)) return `the shipment has no stop ${stopSequence}`;
+    if (event.type === 'MANUAL_ARRIVAL' || event.type === 'MANUAL_DEPARTURE') {
+      if (stopSequence === undefined) return 'a manual arrival or departure names its stop';
+      return manualMilestoneRefusal(state.tracking, event.type === 'MANUAL_ARRIVAL' ? 'ARRIVED' : 'DEPARTED', stopSequence);
+    }
+    return undefined;
+  }
+
+  function refuseDeliveryEventIfInvalid(event: DeliveryEvent): void {
+    const refusal = deliveryEventRefusal(event);
+    if (refusal !== undefined) throw ApplicationFailure.nonRetryable(refusal, DELIVERY_EVENT_REFUSED);
+  }
+
+  const deliveryEventRecorded = (event: DeliveryEvent): boolean => (state.deliveryEventIds ?? []).includes(event.eventId);
+
+  setHandler(
+    recordDeliveryEventUpdate,
+    async (event: DeliveryEvent) => {
+      if (!deliveryEventRecorded(event)) {
+        // Re-checked here: the shipment may have changed between validation and execution.
+        refuseDeliveryEventIfInvalid(event);
+        const stopSequence = event.stopSequence ?? (event.type === 'PROOF_OF_DELIVERY' ? lastStopSequence : undefined);
+        const stop = stopSequence === undefined ? undefined : stopsBySequence.get(stopSequence);
+        state.deliveryEventIds = [...(state.deliveryEventIds ?? []), event.eventId];
+        const { eventId, type: _type, at: _at, stopSequence: _stop, actor, ...details } = event;
+        state.outbox.push({
+          key: timelineEventKey.deliveryEvent(eventId),
+          type: event.type,
+          occurredAt: event.at,
+          stopSequence,
+          data: { eventId, ...details, ...(stop ? { stopName: stop.name, stopType: stop.type } : {}) },
+          actor,
+        });
+        state.updatedAt = nowIso();
+        state.projectionDirty = true;
+        if (stopSequence !== undefined && (event.type === 'MANUAL_ARRIVAL' || event.type === 'MANUAL_DEPARTURE')) {
+          const milestone = event.type === 'MANUAL_ARRIVAL' ? 'ARRIVED' : 'DEPARTED';
+          applyTracking(applyManualMilestone(state.tracking, milestone, stopSequence, event.at, plan.stops), { actor });
+        }
+        // Proof of delivery at the last stop delivers the shipment, whether or not its fixes left the stop.
+        if (event.type === 'PROOF_OF_DELIVERY' && stopSequence === lastStopSequence) {
+          applyTracking(markDelivered(state.tracking, event.at), { actor });
+        }
+        log.info('delivery event recorded', { eventId, type: event.type, stopSequence, actor });
+      }
+      await condition(() => !hasPendingWrites());
+      return view();
+    },
+    {
+      validator: (event: DeliveryEvent) => {
+        if (!deliveryEventRecorded(event)) refuseDeliveryEventIfInvalid(event);
       },
     },
   );

@@ -4,7 +4,6 @@ import { createRoute } from '@hono/zod-openapi';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
 import type { ShipmentRow, StopRow } from '../../db/schema.js';
@@ -33,7 +32,7 @@ import { secured } from '../permissions.js';
 import { assertFleetReferences, assignmentReferences } from '../fleet.js';
 import type { ApiConfig, RouteDeps } from '../context.js';
 import { ProblemError } from '../problem.js';
-import { createRouter, loadShipment } from '../router.js';
+import { createRouter, executeShipmentUpdate, loadShipment } from '../router.js';
 import {
   CancelBodySchema,
   CreateShipmentSchema,
@@ -63,7 +62,7 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function requestHash(body: CreateShipmentBody): string {
+export function requestHash(body: unknown): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
@@ -346,20 +345,9 @@ export function shipmentRoutes(deps: RouteDeps) {
   router.openapi(cancelRoute, async (c) => {
     const row = await loadShipment(c, db, c.req.valid('param').id);
     const { reason } = c.req.valid('json');
-    const handle = temporal.workflow.getHandle(row.workflow_id);
-    try {
-      const view = await temporal.connection.withDeadline(Date.now() + config.updateTimeoutMs, () =>
-        handle.executeUpdate(cancelShipmentUpdate, { args: [{ reason, actor: `api-key:${c.get('auth').keyId}` }] }),
-      );
-      return c.json(view, 200);
-    } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) {
-        const cause = error.cause instanceof Error ? error.cause.message : 'the workflow rejected the cancellation';
-        throw new ProblemError('conflict', 409, `Shipment cannot be cancelled: ${cause}`);
-      }
-      if (error instanceof WorkflowNotFoundError) throw new ProblemError('conflict', 409, 'Shipment is closed and can no longer be cancelled.');
-      throw error;
-    }
+    const actor = `api-key:${c.get('auth').keyId}`;
+    const view = await executeShipmentUpdate(temporal, config.updateTimeoutMs, 'be cancelled', (handle) => handle.executeUpdate(cancelShipmentUpdate, { args: [{ reason, actor }] }), row.workflow_id);
+    return c.json(view, 200);
   });
 
   return router;

@@ -132,6 +132,18 @@ const ROWS: Row[] = [
   },
   {
     method: 'POST',
+    path: '/v1/shipments/{id}/events',
+    allowed: SENDERS,
+    success: 200,
+    byTarget: true,
+    // An exception report leaves the shipment running for the other rows; each call is its own event.
+    request: async (target) => ({
+      path: `/v1/shipments/${idFor(target, ownShipment.id, otherShipment.id)}/events`,
+      body: { type: 'EXCEPTION', exceptionCode: 'DELAYED_AT_GATE', eventId: `matrix-${randomUUID()}` },
+    }),
+  },
+  {
+    method: 'POST',
     path: '/v1/positions',
     allowed: SENDERS,
     success: 202,
