@@ -7,7 +7,8 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { ShipmentRow, StopRow } from '../../db/schema.js';
-import type { ShipmentPlan, ShipmentStatus, ShipmentView } from '../../domain/types.js';
+import type { ShipmentPlan, ShipmentStatus, ShipmentThresholds, ShipmentView } from '../../domain/types.js';
+import { findTenantAnomalyDefaults } from '../../db/repositories/tenants.js';
 import {
   findMilestones,
   findStops,
@@ -111,10 +112,17 @@ export function shipmentSummaryLine(row: ShipmentRow, stops: StopRow[]): string 
  * Starts the shipment's workflow; harmless to repeat. USE_EXISTING makes a repeat while it runs a
  * no-op, and REJECT_DUPLICATE keeps a repeat after it completed from starting a second life.
  */
-export async function startShipmentWorkflow(temporal: Client, config: ApiConfig, row: ShipmentRow, stops: StopRow[]): Promise<void> {
+export async function startShipmentWorkflow(
+  temporal: Client,
+  config: ApiConfig,
+  row: ShipmentRow,
+  stops: StopRow[],
+  tenantAnomalyDefaults: ShipmentThresholds = {},
+): Promise<void> {
   const input: ShipmentWorkflowInput = {
     plan: shipmentPlan(row, stops),
     settings: { deliveryGraceMs: config.deliveryGraceMs, maxSignalsPerRun: config.maxSignalsPerRun },
+    ...(Object.keys(tenantAnomalyDefaults).length > 0 ? { tenantAnomalyDefaults } : {}),
   };
   try {
     await temporal.workflow.start(SHIPMENT_WORKFLOW_TYPE, {
@@ -277,7 +285,7 @@ export function shipmentRoutes(deps: RouteDeps) {
     const stops = await findStops(db, row.id);
     // Also on a repeat: the first attempt may have stored the rows and died before starting.
     try {
-      await startShipmentWorkflow(temporal, config, row, stops);
+      await startShipmentWorkflow(temporal, config, row, stops, await findTenantAnomalyDefaults(db, row.tenant_id));
     } catch (error) {
       c.get('logger').error({ err: error, shipmentId: row.id }, 'could not start shipment workflow');
       throw new ProblemError('unavailable', 503, 'The shipment is stored but its workflow could not be started; repeat the identical request.', {

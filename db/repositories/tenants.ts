@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ApiKeyRole, ApiKeyRow, Database } from '../schema.js';
+import type { ShipmentThresholds } from '../../domain/types.js';
 import { decodeCursor, microsText, pageOf } from './pagination.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
@@ -14,6 +15,12 @@ export async function createTenant(db: Kysely<Database>, input: { name: string }
   const id = randomUUID();
   await db.insertInto('tenants').values({ id, name: input.name }).execute();
   return { id, name: input.name };
+}
+
+/** The tenant's stored anomaly thresholds (empty when it keeps the built-in defaults). */
+export async function findTenantAnomalyDefaults(db: Kysely<Database>, tenantId: string): Promise<ShipmentThresholds> {
+  const row = await db.selectFrom('tenants').select('anomaly_defaults').where('id', '=', tenantId).executeTakeFirst();
+  return row?.anomaly_defaults ?? {};
 }
 
 export async function tenantExists(db: Kysely<Database>, tenantId: string): Promise<boolean> {

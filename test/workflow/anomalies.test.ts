@@ -74,14 +74,19 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function startShipment(stopPlans: StopPlan[], thresholds: ShipmentThresholds, route?: LineString): Promise<{ plan: ShipmentPlan; handle: WorkflowHandle<typeof shipmentWorkflow> }> {
+async function startShipment(
+  stopPlans: StopPlan[],
+  thresholds: ShipmentThresholds,
+  route?: LineString,
+  tenantAnomalyDefaults?: ShipmentThresholds,
+): Promise<{ plan: ShipmentPlan; handle: WorkflowHandle<typeof shipmentWorkflow> }> {
   const inserted = await insertShipment(database.db, tenantId, stopPlans);
   const plan: ShipmentPlan = { ...inserted, thresholds, ...(route ? { route } : {}) };
   await database.db.updateTable('shipments').set({ thresholds, route: route ?? null }).where('id', '=', plan.shipmentId).execute();
   const handle = await env.client.workflow.start(shipmentWorkflow, {
     taskQueue: TASK_QUEUE,
     workflowId: shipmentWorkflowId(plan.tenantId, plan.shipmentId),
-    args: [{ plan, settings: { deliveryGraceMs: 60 * 60_000, maxSignalsPerRun: 2_000 } }],
+    args: [{ plan, settings: { deliveryGraceMs: 60 * 60_000, maxSignalsPerRun: 2_000 }, ...(tenantAnomalyDefaults ? { tenantAnomalyDefaults } : {}) }],
   });
   return { plan, handle };
 }
@@ -130,6 +135,19 @@ describe('anomaly timers on a quiet truck', () => {
     expect(await eventually(() => anomalyRows(plan.shipmentId), (rows) => rows.length === 2, 'resolve in the timeline')).toEqual(['OPENED:SIGNAL_LOST', 'RESOLVED:SIGNAL_LOST']);
     const after = await database.db.selectFrom('shipments').select('open_anomalies').where('id', '=', plan.shipmentId).executeTakeFirstOrThrow();
     expect(after.open_anomalies).toEqual([]);
+    await handle.terminate('test finished');
+  });
+
+  it('takes the tenant’s default threshold where the shipment sets none', async () => {
+    const { signalLossMin: _unset, ...shipmentThresholds } = QUIET;
+    const { handle } = await startShipment(stops(), shipmentThresholds, undefined, { signalLossMin: 90, longDwellMin: 5 });
+    const before = departure(20);
+    await handle.signal(fixesReceivedSignal, { fixes: before });
+    await waitUntilProcessed(handle, before.at(-1)!);
+    await env.sleep('2 hours');
+    const open = await eventually(() => handle.query(shipmentStateQuery), (v) => v.anomalies.length > 0, 'SIGNAL_LOST by the tenant threshold');
+    // The tenant's 90 min; its longDwellMin lost to the shipment's own (no LONG_DWELL at the pickup).
+    expect(open.anomalies).toEqual([expect.objectContaining({ type: 'SIGNAL_LOST', openedAt: at(30 + 90) })]);
     await handle.terminate('test finished');
   });
 
