@@ -6,6 +6,7 @@ import { historicalSpeed, insertEtaPredictions, laneKey, laneOf, recentShipmentF
 import { findStops, toStopProgress } from '../db/repositories/shipments.js';
 import type { Database } from '../db/schema.js';
 import {
+  BREAK_RULES,
   DEFAULT_ETA_MODEL,
   predictEta,
   predictEtaBaseline,
@@ -14,6 +15,7 @@ import {
   type EtaPredictionDetail,
   type EtaStop,
 } from '../domain/eta/index.js';
+import { distanceM } from '../domain/geo.js';
 import type { Fix, LatLon, LineString, StopStatus } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 
@@ -53,6 +55,42 @@ export interface EtaPlan {
   route?: LineString;
 }
 
+const EU_BREAK = BREAK_RULES.EU_561_2006!;
+/** Fixes read back for the break estimate: a full driving period plus its break. */
+export const BREAK_LOOKBACK_MIN = EU_BREAK.maxDrivingMin + EU_BREAK.breakMin;
+
+/**
+ * Driving minutes since the driver's last break, read from the fixes (no ELD data here): walking
+ * back from `at`, pairs moving at least 5 km/h add their time; a stationary stretch or a silence
+ * as long as a break ends the walk. Without this the model assumes a rested driver and misses
+ * the break a long leg still needs.
+ */
+export function drivingMinSinceBreak(fixes: readonly Fix[], at: string, breakMin: number = EU_BREAK.breakMin): number {
+  const endMs = Date.parse(at);
+  const timed = fixes
+    .map((fix) => ({ fix, ms: Date.parse(fix.recordedAt) }))
+    .filter(({ ms }) => ms <= endMs)
+    .sort((a, b) => a.ms - b.ms);
+  let driving = 0;
+  let stationaryMin = 0;
+  for (let i = timed.length - 1; i > 0; i -= 1) {
+    const b = timed[i]!;
+    const a = timed[i - 1]!;
+    const minutes = (b.ms - a.ms) / 60_000;
+    if (minutes >= breakMin) break;
+    const speed = a.fix.speedKmh !== undefined && b.fix.speedKmh !== undefined ? (a.fix.speedKmh + b.fix.speedKmh) / 2 : undefined;
+    const moving = (speed ?? distanceM(a.fix, b.fix) / 1000 / (minutes / 60)) >= DEFAULT_ETA_MODEL.movingSpeedKmh;
+    if (moving) {
+      driving += minutes;
+      stationaryMin = 0;
+    } else {
+      stationaryMin += minutes;
+      if (stationaryMin >= breakMin) break;
+    }
+  }
+  return driving;
+}
+
 /**
  * What the activity predicts, without the I/O: the model and the naive baseline from one
  * position, the plan with the workflow's progress, the truck's recent fixes and the lane's
@@ -76,6 +114,7 @@ export function predictBoth(input: {
     stops,
     ...(plan.route ? { route: plan.route } : {}),
     recentFixes: input.recentFixes,
+    drivingMinSinceBreak: drivingMinSinceBreak(input.recentFixes, request.predictedAt),
     ...(input.historicalSpeedKmh !== undefined ? { historicalSpeedKmh: input.historicalSpeedKmh } : {}),
   });
   const baseline = predictEtaBaseline({ at: request.predictedAt, position: request.position, stops });
@@ -126,7 +165,8 @@ export function createEtaActivities({ db, logger, historyTtlMs = 10 * 60_000, no
         logger.warn({ tenantId: request.tenantId, shipmentId: request.shipmentId }, 'shipment row missing: no ETA');
         return empty;
       }
-      const windowStart = new Date(Date.parse(request.predictedAt) - DEFAULT_ETA_MODEL.recentWindowMin * 60_000).toISOString();
+      const lookbackMin = Math.max(DEFAULT_ETA_MODEL.recentWindowMin, BREAK_LOOKBACK_MIN);
+      const windowStart = new Date(Date.parse(request.predictedAt) - lookbackMin * 60_000).toISOString();
       const [history, recentFixes] = await Promise.all([
         laneSpeed(request.tenantId, request.shipmentId, plan),
         recentShipmentFixes(db, request.shipmentId, windowStart, request.predictedAt),

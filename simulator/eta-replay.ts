@@ -4,7 +4,7 @@
 // of fix time) the activity's own prediction code runs, with the truck's recent fixes and a
 // historical speed learned from the trips delivered before it. Arrivals are the ARRIVED
 // milestones the platform would record. The result feeds computeEtaAccuracy.
-import { predictBoth, type EtaPlan, type EtaRequest } from '../activities/eta.js';
+import { BREAK_LOOKBACK_MIN, predictBoth, type EtaPlan, type EtaRequest } from '../activities/eta.js';
 import { DEFAULT_SPEED_MODEL, recentMovingSpeed, recordEtaPrediction, shouldRepredictEta, type ActualArrival, type EtaPredictionRecord, type EtaScheduleState } from '../domain/eta/index.js';
 import { prepareFixBatch } from '../domain/fixes.js';
 import { applyFix, initialTrackingState, type TrackingState } from '../domain/milestones.js';
@@ -14,7 +14,8 @@ import { planSimulation, plannedRoute, type ShipmentSpec } from './scenarios.js'
 
 /** The workflow's interval (workflows/shipment.ts ETA_INTERVAL_MIN). */
 const ETA_INTERVAL_MIN = 5;
-const RECENT_WINDOW_MS = DEFAULT_SPEED_MODEL.recentWindowMin * 60_000;
+/** What the activity reads back from the positions table (activities/eta.ts). */
+const RECENT_WINDOW_MS = Math.max(DEFAULT_SPEED_MODEL.recentWindowMin, BREAK_LOOKBACK_MIN) * 60_000;
 /** Simulated trips start here, a day apart (any fixed instant would do). */
 const EPOCH_MS = Date.parse('2026-01-05T06:00:00.000Z');
 
