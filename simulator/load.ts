@@ -19,8 +19,10 @@ export interface LoadOptions {
   /** Requests in flight at most (across trucks). */
   concurrency: number;
   seed: string;
-  /** Take a lag sample every so often (real ms). */
+  /** Take a lag sample every so often (real ms), when fewer than `lagSamplers` are running. */
   lagSampleEveryMs: number;
+  /** Lag samples polling at once (default 2): each polls GET /v1/shipments/:id every `LAG_POLL_MS`. */
+  lagSamplers?: number;
   outDir: string;
   runTag: string;
   log: (line: string) => void;
@@ -39,7 +41,16 @@ export interface Percentiles {
 
 export interface LoadSummary {
   startedAt: string;
-  options: { ratePerSec: number; durationSec: number; vehicles: number; batchSize: number; concurrency: number; seed: string; baseUrl: string };
+  options: {
+    ratePerSec: number;
+    durationSec: number;
+    vehicles: number;
+    batchSize: number;
+    concurrency: number;
+    seed: string;
+    baseUrl: string;
+    lag: { sampleEveryMs: number; samplers: number; pollMs: number };
+  };
   elapsedSec: number;
   achievedFixesPerSec: number;
   fixes: { sent: number; accepted: number; duplicates: number; rejectedByStatus: Record<string, number>; unsentBehindTarget: number };
@@ -90,6 +101,9 @@ export class LoadCounters {
   }
 }
 
+/** Poll interval of a lag sample: its resolution (a lag is over-stated by up to this much). */
+export const LAG_POLL_MS = 100;
+
 interface LoadVehicle {
   shipmentId: string;
   fixes: Fix[];
@@ -130,11 +144,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
         batch.map(async (spec) => {
           // The whole trace lies in the past, so no fix is ever ahead of the server's clock.
           const tripStart = realStart - spec.trace.endMs - 60_000;
-          const fleetVehicle = plan.fleet.vehicles[spec.vehicleIndex]!;
+          // No device assignment: fixes go to the per-shipment endpoint, and a device id would have
+          // to name a device created through the fleet API first.
           const body = createShipmentBody(spec, {
             reference: `LOAD-${options.runTag}-${spec.key}`,
             tripStartMs: tripStart,
-            assignment: { deviceId: `${fleetVehicle.device.externalId}-${options.runTag}` },
             thresholdFields: caps.thresholdFields,
           });
           const created = await client.json<ShipmentView>('POST', '/v1/shipments', body);
@@ -144,18 +158,27 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     );
   }
 
+  // Every poll is a workflow query plus a describe on Temporal: the samplers' own load is bounded
+  // at lagSamplers x 1000 / LAG_POLL_MS reads per second, whatever the lag.
+  const maxSamplers = options.lagSamplers ?? 2;
   const lags: number[] = [];
   let lagTimeouts = 0;
   let activeSamplers = 0;
   const inFlight = new Set<Promise<void>>();
+  // Samples run beside the uploads: they hold no upload slot and do not count in the elapsed time.
+  const sampling = new Set<Promise<void>>();
   const startedAt = new Date();
   const t0 = performance.now();
   let dispatched = 0;
   let lastSampleAt = -Infinity;
   let cursor = 0;
 
+  /**
+   * The workflow applies a signal's batch in one go, and each truck's trace is sent in order, so the
+   * batch is visible once lastPosition reaches its first fix (its last fix may be too inaccurate to
+   * ever become lastPosition).
+   */
   const sampleLag = async (vehicle: LoadVehicle, recordedAt: string, sentAt: number) => {
-    activeSamplers++;
     try {
       const deadline = sentAt + 30_000;
       while (performance.now() < deadline) {
@@ -165,7 +188,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
           lags.push(performance.now() - sentAt);
           return;
         }
-        await sleep(50);
+        await sleep(LAG_POLL_MS);
       }
       lagTimeouts++;
     } finally {
@@ -184,7 +207,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       .then(async (outcome) => {
         counters.recordOutcome(fixes.length, outcome);
         vehicle.busy = false;
-        if (sample && outcome.status >= 200 && outcome.status < 300) await sampleLag(vehicle, fixes[fixes.length - 1]!.recordedAt, sentAt);
+        if (sample && outcome.status >= 200 && outcome.status < 300) {
+          const sampled = sampleLag(vehicle, fixes[0]!.recordedAt, sentAt).finally(() => sampling.delete(sampled));
+          sampling.add(sampled);
+        } else if (sample) {
+          activeSamplers--;
+        }
       })
       .finally(() => inFlight.delete(task));
     inFlight.add(task);
@@ -223,8 +251,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     while (target - dispatched >= Math.min(options.batchSize, options.ratePerSec / 20) && inFlight.size < options.concurrency) {
       const vehicle = nextIdle();
       if (!vehicle) break;
-      const sample = elapsedMs - lastSampleAt >= options.lagSampleEveryMs && activeSamplers < 8;
-      if (sample) lastSampleAt = elapsedMs;
+      const sample = elapsedMs - lastSampleAt >= options.lagSampleEveryMs && activeSamplers < maxSamplers;
+      if (sample) {
+        // Counted from the upload on, so uploads in flight cannot start more samples than allowed.
+        lastSampleAt = elapsedMs;
+        activeSamplers++;
+      }
       send(vehicle, sample);
     }
     if (elapsedMs - lastProgress >= 1_000) {
@@ -234,9 +266,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     await sleep(2);
   }
   while (inFlight.size > 0) await Promise.race(inFlight);
+  const elapsedSec = (performance.now() - t0) / 1000;
+  await Promise.all(sampling);
   progress(true);
 
-  const elapsedSec = (performance.now() - t0) / 1000;
   const summary: LoadSummary = {
     startedAt: startedAt.toISOString(),
     options: {
@@ -247,6 +280,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       concurrency: options.concurrency,
       seed: options.seed,
       baseUrl: options.baseUrl,
+      lag: { sampleEveryMs: options.lagSampleEveryMs, samplers: maxSamplers, pollMs: LAG_POLL_MS },
     },
     elapsedSec: Math.round(elapsedSec * 10) / 10,
     achievedFixesPerSec: Math.round(counters.sent / elapsedSec),

@@ -1,0 +1,250 @@
+// Ingest benchmark: starts the whole system exactly as `npm start` does (scripts/dev.ts) on free
+// ports with a throw-away data folder, creates a tenant, runs the simulator's load mode at each
+// requested rate, and records per run what the load generator saw plus the CPU each process used
+// (Temporal dev server, worker, API, Postgres, the load generator itself). Loopback only.
+//
+//   npx tsx bench/ingest.ts --rates 500,1000,2000,4000 --duration 30                 # Postgres at 127.0.0.1:5432
+//   npx tsx bench/ingest.ts --postgres embedded --rates 1000 --duration 30           # embedded PGlite
+//   npx tsx bench/ingest.ts --rates 2000 --duration 30 --cpu-prof /tmp/prof          # + V8 CPU profiles of worker and API (bench/cpu-profile.mjs)
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { PROJECT_ROOT } from '../infra/tools.js';
+import { freePort } from '../scripts/dev.js';
+import { formatSummary, runLoad, type LoadSummary } from '../simulator/load.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rates: { type: 'string', default: '500,1000,2000,4000' },
+    duration: { type: 'string', default: '30' },
+    'batch-size': { type: 'string', default: '50' },
+    concurrency: { type: 'string', default: '64' },
+    'lag-sample-ms': { type: 'string', default: '250' },
+    'lag-samplers': { type: 'string', default: '2' },
+    postgres: { type: 'string', default: 'external' },
+    'postgres-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    'cpu-prof': { type: 'string' },
+    'system-log': { type: 'string' },
+    label: { type: 'string', default: '' },
+    out: { type: 'string', default: 'bench/results' },
+  },
+});
+const rates = args.rates.split(',').map(Number);
+const durationSec = Number(args.duration);
+const embedded = args.postgres === 'embedded';
+const tag = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting from /proc: utime+stime of every process in a group, in seconds.
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100);
+
+interface ProcInfo { pid: number; ppid: number; cpuSec: number; cmd: string }
+
+function processes(): ProcInfo[] {
+  const list: ProcInfo[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      list.push({ pid: Number(entry), ppid: Number(fields[1]), cpuSec: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS, cmd });
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return list;
+}
+
+/** Classifies the orchestrator's process tree (and, for an external server, our database's backends). */
+function cpuByRole(rootPid: number, database: string | undefined): Record<string, number> {
+  const all = processes();
+  const children = new Map<number, ProcInfo[]>();
+  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const tree: ProcInfo[] = [];
+  const walk = (pid: number) => {
+    for (const child of children.get(pid) ?? []) {
+      tree.push(child);
+      walk(child.pid);
+    }
+  };
+  walk(rootPid);
+  const roles: Record<string, number> = { temporal: 0, worker: 0, api: 0, postgres: 0, orchestrator: 0 };
+  for (const p of tree) {
+    const role = p.cmd.includes('server start-dev') ? 'temporal'
+      : p.cmd.includes('worker/main.ts') ? 'worker'
+      : p.cmd.includes('api/main.ts') ? 'api'
+      : p.cmd.includes('embedded-postgres') ? 'postgres'
+      : 'orchestrator';
+    roles[role]! += p.cpuSec;
+  }
+  // Backends of the shared server carry the database name in their process title.
+  if (database) for (const p of all) if (p.cmd.startsWith('postgres:') && p.cmd.includes(` ${database} `)) roles.postgres! += p.cpuSec;
+  return roles;
+}
+
+/** Busy CPU seconds of the whole machine (every core), from /proc/stat. */
+function machineBusySec(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return (fields.reduce((a, b) => a + b, 0) - idle) / CLOCK_TICKS;
+}
+
+function diff(after: Record<string, number>, before: Record<string, number>, seconds: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round(((v - (before[k] ?? 0)) / seconds) * 100)]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The system under test
+
+async function run(command: string, cmdArgs: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const child = spawn(command, cmdArgs, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  if (code !== 0) throw new Error(`${command} ${cmdArgs.join(' ')} exited ${code}`);
+  return out;
+}
+
+async function waitForApi(url: string, system: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    if (system.exitCode !== null) throw new Error(`the system exited (${system.exitCode}) while starting`);
+    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the API was not ready after 180 s');
+}
+
+async function main(): Promise<void> {
+  const ports = { api: await freePort(), temporal: await freePort(), ui: await freePort(), pglite: await freePort() };
+  const dataDir = mkdtempSync(join(tmpdir(), 'retrack-bench-'));
+  let database: string | undefined;
+  let databaseUrl: string;
+  if (embedded) {
+    databaseUrl = `postgres://postgres@127.0.0.1:${ports.pglite}/postgres`;
+  } else {
+    database = `retrack_bench_${tag}`;
+    const admin = new pg.Client({ connectionString: args['postgres-url'] });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.end();
+    const url = new URL(args['postgres-url']);
+    url.pathname = `/${database}`;
+    databaseUrl = url.toString();
+  }
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(ports.api),
+    TEMPORAL_DEV_PORT: String(ports.temporal),
+    TEMPORAL_UI_PORT: String(ports.ui),
+    PGLITE_PORT: String(ports.pglite),
+    RETRACK_DATA_DIR: dataDir,
+    NO_COLOR: '1',
+    LOG_LEVEL: 'warn',
+    // One admin key stands for a whole fleet of devices here: its per-key limit is not under test.
+    API_KEY_RATE_LIMIT_PER_SECOND: '0',
+  };
+  delete env.TEMPORAL_ADDRESS;
+  if (embedded) delete env.DATABASE_URL;
+  else env.DATABASE_URL = databaseUrl;
+  if (args['cpu-prof']) {
+    mkdirSync(resolve(args['cpu-prof']), { recursive: true });
+    env.BENCH_CPU_PROFILE_DIR = resolve(args['cpu-prof']);
+    env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import=${resolve(PROJECT_ROOT, 'bench/cpu-profile.mjs')}`.trim();
+  }
+
+  log(`starting the system (${embedded ? 'embedded PGlite' : `Postgres ${databaseUrl}`}, data in ${dataDir})`);
+  const system = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const systemLog: string[] = [];
+  for (const stream of [system.stdout, system.stderr]) stream?.on('data', (chunk: Buffer) => systemLog.push(chunk.toString()));
+  const exited = new Promise<number | null>((done) => system.once('exit', done));
+  const apiUrl = `http://127.0.0.1:${ports.api}`;
+  const runs: { summary: LoadSummary; cpuPercent: Record<string, number>; loadAverage: number[] }[] = [];
+  try {
+    await waitForApi(apiUrl, system);
+    const { apiKey } = JSON.parse(
+      await run(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'create-tenant', '--name', 'Bench Freight'], { ...process.env, DATABASE_URL: databaseUrl }),
+    ) as { apiKey: string };
+
+    for (const rate of rates) {
+      // Let the previous run's tail (signals, projection writes) finish before measuring.
+      await new Promise((r) => setTimeout(r, 5_000));
+      let cpuBefore: Record<string, number> = {};
+      let loadCpuBefore = process.cpuUsage();
+      let measureStart = 0;
+      const summary = await runLoad({
+        baseUrl: apiUrl,
+        apiKey,
+        ratePerSec: rate,
+        durationSec,
+        batchSize: Number(args['batch-size']),
+        concurrency: Number(args.concurrency),
+        seed: `bench-${rate}`,
+        lagSampleEveryMs: Number(args['lag-sample-ms']),
+        lagSamplers: Number(args['lag-samplers']),
+        outDir: join(dataDir, 'runs'),
+        runTag: `${tag}-${rate}`,
+        log,
+        progress: (line, final) => {
+          // The first progress line comes after shipment creation: start counting CPU there.
+          if (measureStart === 0) {
+            measureStart = performance.now();
+            cpuBefore = { ...cpuByRole(system.pid!, database), machine: machineBusySec() };
+            loadCpuBefore = process.cpuUsage();
+          }
+          if (final) log(line);
+        },
+      });
+      const seconds = (performance.now() - measureStart) / 1000;
+      const cpuPercent = diff({ ...cpuByRole(system.pid!, database), machine: machineBusySec() }, cpuBefore, seconds);
+      const loadCpu = process.cpuUsage(loadCpuBefore);
+      cpuPercent.loadGenerator = Math.round(((loadCpu.user + loadCpu.system) / 1e6 / seconds) * 100);
+      // Whatever else ran on the machine meanwhile (other developers' tests, the type checker...).
+      const { machine = 0, ...ours } = cpuPercent;
+      cpuPercent.otherProcesses = Math.max(0, machine - Object.values(ours).reduce((a, b) => a + b, 0));
+      delete summary.outFile;
+      runs.push({ summary, cpuPercent, loadAverage: loadavg().map((v) => Math.round(v * 100) / 100) });
+      log(formatSummary(summary));
+      log(`CPU % of one core: ${JSON.stringify(cpuPercent)}`);
+    }
+  } catch (error) {
+    log(`failed: ${error instanceof Error ? error.message : String(error)}\n${systemLog.join('').slice(-4000)}`);
+    process.exitCode = 1;
+  } finally {
+    system.kill('SIGTERM');
+    await exited;
+    if (args['system-log']) writeFileSync(args['system-log'], systemLog.join(''));
+    rmSync(dataDir, { recursive: true, force: true });
+    if (database) {
+      const admin = new pg.Client({ connectionString: args['postgres-url'] });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await admin.end();
+    }
+  }
+  if (runs.length === 0) return;
+
+  const result = {
+    label: args.label,
+    recordedAt: new Date().toISOString(),
+    command: `npx tsx bench/ingest.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    postgres: embedded ? 'embedded PGlite (scripts/embedded-postgres.ts)' : 'Postgres 127.0.0.1:5432 (fresh database)',
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+    notes: 'cpuPercent: % of one core per process group during the load phase (2 cores = 200%; machine = all busy CPU, otherProcesses = machine minus ours). Loopback only; Temporal dev server with WAL + synchronous=off.',
+    runs,
+  };
+  mkdirSync(resolve(PROJECT_ROOT, args.out), { recursive: true });
+  const file = resolve(PROJECT_ROOT, args.out, `ingest-${embedded ? 'pglite' : 'postgres'}-${tag}${args.label ? `-${args.label}` : ''}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  log(`written to ${file}`);
+}
+
+await main();
