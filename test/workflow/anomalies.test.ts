@@ -8,7 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type ShipmentActivities } from '../../activities/index.js';
-import type { Anomaly, AnomalyType, Fix, LatLon, LineString, ShipmentPlan, ShipmentThresholds, StopPlan } from '../../domain/types.js';
+import type { Anomaly, AnomalyType, Fix, LatLon, LineString, ShipmentPlan, ShipmentThresholds, ShipmentView, StopPlan } from '../../domain/types.js';
 import { createLogger } from '../../infra/logger.js';
 import { bundleShipmentWorkflows, createShipmentWorker } from '../../worker/worker.js';
 import { fixesReceivedSignal, searchAttributes, shipmentStateQuery, shipmentWorkflowId } from '../../workflows/contract.js';
@@ -106,8 +106,37 @@ async function anomalyRows(shipmentId: string): Promise<string[]> {
 
 const episodes = (anomalies: Anomaly[], type: AnomalyType) => anomalies.filter((a) => a.type === type);
 
+/**
+ * Whether the workflow has nothing in flight (no pending workflow task, activity or signal at the
+ * end of its history). Time is skipped only after this: an activity still running when the test
+ * asks the server to skip hours can leave the skip waiting in real time.
+ */
+async function isIdle(handle: WorkflowHandle<typeof shipmentWorkflow>): Promise<boolean> {
+  const { events } = await handle.fetchHistory();
+  const last = events?.at(-1);
+  return Boolean(
+    last &&
+      !last.workflowExecutionStartedEventAttributes &&
+      !last.workflowExecutionSignaledEventAttributes &&
+      !last.workflowTaskScheduledEventAttributes &&
+      !last.workflowTaskStartedEventAttributes &&
+      !last.activityTaskScheduledEventAttributes &&
+      !last.activityTaskStartedEventAttributes &&
+      !last.activityTaskCompletedEventAttributes,
+  );
+}
+
+/**
+ * The workflow's view, queried only once it is idle. A query racing a workflow task can be left
+ * unanswered by the time-skipping server, which then stops skipping time (seen under CPU load).
+ */
+async function settledView(handle: WorkflowHandle<typeof shipmentWorkflow>): Promise<ShipmentView> {
+  await eventually(() => isIdle(handle), (idle) => idle, 'workflow idle');
+  return handle.query(shipmentStateQuery);
+}
+
 async function waitUntilProcessed(handle: WorkflowHandle<typeof shipmentWorkflow>, lastFix: Fix): Promise<void> {
-  await eventually(() => handle.query(shipmentStateQuery), (v) => v.lastPosition?.recordedAt === lastFix.recordedAt, 'fixes processed');
+  await eventually(() => settledView(handle), (v) => v.lastPosition?.recordedAt === lastFix.recordedAt, 'fixes processed');
 }
 
 describe('anomaly timers on a quiet truck', () => {
@@ -116,12 +145,12 @@ describe('anomaly timers on a quiet truck', () => {
     const before = departure(20);
     await handle.signal(fixesReceivedSignal, { fixes: before });
     await waitUntilProcessed(handle, before.at(-1)!);
-    expect((await handle.query(shipmentStateQuery)).anomalies).toEqual([]);
+    expect((await settledView(handle)).anomalies).toEqual([]);
 
     await env.sleep('2 hours'); // still inside the threshold
-    expect((await handle.query(shipmentStateQuery)).anomalies).toEqual([]);
+    expect((await settledView(handle)).anomalies).toEqual([]);
     await env.sleep('90 minutes');
-    const open = await eventually(() => handle.query(shipmentStateQuery), (v) => v.anomalies.length > 0, 'SIGNAL_LOST opened by the timer');
+    const open = await eventually(() => settledView(handle), (v) => v.anomalies.length > 0, 'SIGNAL_LOST opened by the timer');
     // Stamped at the fix-time deadline: the last fix + 3 h.
     expect(open.anomalies).toEqual([{ type: 'SIGNAL_LOST', status: 'open', openedAt: at(30 + 180), detail: `no fix since ${at(30)}` }]);
     await eventually(() => anomalyRows(plan.shipmentId), (rows) => rows.length === 1, 'open in the timeline');
@@ -130,7 +159,7 @@ describe('anomaly timers on a quiet truck', () => {
 
     const back = fix(30 + 215, road(40), 60);
     await handle.signal(fixesReceivedSignal, { fixes: [back] });
-    const resolved = await eventually(() => handle.query(shipmentStateQuery), (v) => v.anomalies[0]?.status === 'resolved', 'SIGNAL_LOST resolved');
+    const resolved = await eventually(() => settledView(handle), (v) => v.anomalies[0]?.status === 'resolved', 'SIGNAL_LOST resolved');
     expect(resolved.anomalies).toEqual([{ type: 'SIGNAL_LOST', status: 'resolved', openedAt: at(210), resolvedAt: back.recordedAt, detail: `no fix since ${at(30)}` }]);
     expect(await eventually(() => anomalyRows(plan.shipmentId), (rows) => rows.length === 2, 'resolve in the timeline')).toEqual(['OPENED:SIGNAL_LOST', 'RESOLVED:SIGNAL_LOST']);
     const after = await database.db.selectFrom('shipments').select('open_anomalies').where('id', '=', plan.shipmentId).executeTakeFirstOrThrow();
@@ -145,7 +174,7 @@ describe('anomaly timers on a quiet truck', () => {
     await handle.signal(fixesReceivedSignal, { fixes: before });
     await waitUntilProcessed(handle, before.at(-1)!);
     await env.sleep('2 hours');
-    const open = await eventually(() => handle.query(shipmentStateQuery), (v) => v.anomalies.length > 0, 'SIGNAL_LOST by the tenant threshold');
+    const open = await eventually(() => settledView(handle), (v) => v.anomalies.length > 0, 'SIGNAL_LOST by the tenant threshold');
     // The tenant's 90 min; its longDwellMin lost to the shipment's own (no LONG_DWELL at the pickup).
     expect(open.anomalies).toEqual([expect.objectContaining({ type: 'SIGNAL_LOST', openedAt: at(30 + 90) })]);
     await handle.terminate('test finished');
@@ -158,12 +187,12 @@ describe('anomaly timers on a quiet truck', () => {
     await handle.signal(fixesReceivedSignal, { fixes: arrival });
     await waitUntilProcessed(handle, arrival.at(-1)!);
     await env.sleep('4 hours');
-    const open = await eventually(() => handle.query(shipmentStateQuery), (v) => v.anomalies.length > 0, 'LONG_DWELL opened by the timer');
+    const open = await eventually(() => settledView(handle), (v) => v.anomalies.length > 0, 'LONG_DWELL opened by the timer');
     expect(open.anomalies).toEqual([{ type: 'LONG_DWELL', status: 'open', openedAt: at(180), stopSequence: 1, detail: 'at stop longer than 180 min' }]);
 
     const leaving = [250, 251, 252, 253].map((m) => fix(m, road(m - 249), 60));
     await handle.signal(fixesReceivedSignal, { fixes: leaving });
-    const resolved = await eventually(() => handle.query(shipmentStateQuery), (v) => v.anomalies[0]?.status === 'resolved', 'LONG_DWELL resolved');
+    const resolved = await eventually(() => settledView(handle), (v) => v.anomalies[0]?.status === 'resolved', 'LONG_DWELL resolved');
     const departed = resolved.milestones.find((m) => m.type === 'DEPARTED')!;
     expect(resolved.anomalies[0]).toMatchObject({ type: 'LONG_DWELL', stopSequence: 1, resolvedAt: departed.at });
     expect(await eventually(() => anomalyRows(plan.shipmentId), (rows) => rows.length === 2, 'both in the timeline')).toEqual(['OPENED:LONG_DWELL', 'RESOLVED:LONG_DWELL']);
@@ -176,18 +205,18 @@ describe('anomaly timers on a quiet truck', () => {
     const atPickup = [0, 2, 4].map((m) => fix(m, road(0, m * 5), 0));
     await handle.signal(fixesReceivedSignal, { fixes: atPickup });
     await waitUntilProcessed(handle, atPickup.at(-1)!);
-    const predicted = await handle.query(shipmentStateQuery);
+    const predicted = await settledView(handle);
     expect(Date.parse(predicted.eta!)).toBeLessThan(Date.parse(at(120)));
     expect(predicted.stops[1]!.eta).toBe(predicted.eta);
 
     await env.sleep('3 hours');
-    const open = await eventually(() => handle.query(shipmentStateQuery), (v) => v.anomalies.length > 0, 'LATE opened by the timer');
+    const open = await eventually(() => settledView(handle), (v) => v.anomalies.length > 0, 'LATE opened by the timer');
     expect(open.anomalies).toEqual([{ type: 'LATE', status: 'open', openedAt: at(135), stopSequence: 2, detail: `window ended ${at(120)} without arrival` }]);
 
     // Finally: leaves the pickup and reaches the customer.
     const trip = [fix(200, road(1), 60), fix(201, road(2), 60), ...Array.from({ length: 58 }, (_, i) => fix(202 + i, road(3 + i), 60)), fix(261, road(60), 0), fix(262, road(60), 0)];
     await handle.signal(fixesReceivedSignal, { fixes: trip });
-    const resolved = await eventually(() => handle.query(shipmentStateQuery), (v) => v.anomalies[0]?.status === 'resolved', 'LATE resolved');
+    const resolved = await eventually(() => settledView(handle), (v) => v.anomalies[0]?.status === 'resolved', 'LATE resolved');
     const arrived = resolved.milestones.find((m) => m.type === 'ARRIVED' && m.stopSequence === 2)!;
     expect(resolved.anomalies).toEqual([expect.objectContaining({ type: 'LATE', stopSequence: 2, resolvedAt: arrived.at })]);
     expect(await eventually(() => anomalyRows(plan.shipmentId), (rows) => rows.length === 2, 'both in the timeline')).toEqual(['OPENED:LATE', 'RESOLVED:LATE']);
@@ -202,13 +231,13 @@ describe('anomaly timers on a quiet truck', () => {
     await handle.signal(fixesReceivedSignal, { fixes: parked });
     await waitUntilProcessed(handle, parked.at(-1)!);
     await env.sleep('3 hours');
-    const open = await eventually(() => handle.query(shipmentStateQuery), (v) => v.anomalies.length > 0, 'UNPLANNED_STOP opened by the timer');
+    const open = await eventually(() => settledView(handle), (v) => v.anomalies.length > 0, 'UNPLANNED_STOP opened by the timer');
     expect(open.anomalies).toEqual([expect.objectContaining({ type: 'UNPLANNED_STOP', status: 'open' })]);
     expect(Date.parse(open.anomalies[0]!.openedAt) - Date.parse(at(30))).toBeGreaterThanOrEqual(120 * 60_000);
 
     const onTheRoad = [200, 201, 202, 203].map((m) => fix(m, road(22 + (m - 200)), 60));
     await handle.signal(fixesReceivedSignal, { fixes: onTheRoad });
-    await eventually(() => handle.query(shipmentStateQuery), (v) => v.anomalies[0]?.status === 'resolved', 'UNPLANNED_STOP resolved');
+    await eventually(() => settledView(handle), (v) => v.anomalies[0]?.status === 'resolved', 'UNPLANNED_STOP resolved');
     expect(await eventually(() => anomalyRows(plan.shipmentId), (rows) => rows.length === 2, 'both in the timeline')).toEqual(['OPENED:UNPLANNED_STOP', 'RESOLVED:UNPLANNED_STOP']);
     await handle.terminate('test finished');
   });
@@ -226,7 +255,7 @@ describe('anomalies raised by fixes', () => {
     ];
     await handle.signal(fixesReceivedSignal, { fixes });
     await waitUntilProcessed(handle, fixes.at(-1)!);
-    const view = await handle.query(shipmentStateQuery);
+    const view = await settledView(handle);
     expect(episodes(view.anomalies, 'OFF_ROUTE')).toEqual([expect.objectContaining({ status: 'resolved', openedAt: at(21), resolvedAt: at(27) })]);
     expect(await eventually(() => anomalyRows(plan.shipmentId), (rows) => rows.length === 2, 'both in the timeline')).toEqual(['OPENED:OFF_ROUTE', 'RESOLVED:OFF_ROUTE']);
     await handle.terminate('test finished');
@@ -238,7 +267,7 @@ describe('anomalies raised by fixes', () => {
     const fixes = departure(35).map((f) => ({ ...f, temperatureC: temperatures((Date.parse(f.recordedAt) - T0) / 60_000) }));
     await handle.signal(fixesReceivedSignal, { fixes });
     await waitUntilProcessed(handle, fixes.at(-1)!);
-    const view = await handle.query(shipmentStateQuery);
+    const view = await settledView(handle);
     expect(episodes(view.anomalies, 'TEMPERATURE_EXCURSION')).toEqual([expect.objectContaining({ status: 'resolved', openedAt: at(29), resolvedAt: at(40) })]);
     expect(await eventually(() => anomalyRows(plan.shipmentId), (rows) => rows.length === 2, 'both in the timeline')).toEqual([
       'OPENED:TEMPERATURE_EXCURSION',
@@ -254,7 +283,7 @@ describe('ETA prediction', () => {
     const fixes = departure(30);
     await handle.signal(fixesReceivedSignal, { fixes });
     await waitUntilProcessed(handle, fixes.at(-1)!);
-    const view = await handle.query(shipmentStateQuery);
+    const view = await settledView(handle);
     await handle.terminate('test finished');
 
     const rows = await database.db.selectFrom('eta_predictions').selectAll().where('shipment_id', '=', plan.shipmentId).orderBy('predicted_at').execute();
