@@ -1,13 +1,13 @@
 // ETA accuracy on simulated trips, without any server: each trip of a seeded plan is replayed
 // the way the shipment workflow sees it (deliveries in send order, stale fixes dropped, milestone
-// rules per fix) and at the workflow's re-prediction schedule (every milestone, else every 5 min
-// of fix time) the activity's own prediction code runs, with the truck's recent fixes and a
+// rules per fix) and at the workflow's re-prediction schedule (after a batch with a milestone, else
+// at most every 5 min of fix time, from the batch's latest fix) the activity's own prediction code runs, with the truck's recent fixes and a
 // historical speed learned from the trips delivered before it. Arrivals are the ARRIVED
 // milestones the platform would record. The result feeds computeEtaAccuracy.
 import { BREAK_LOOKBACK_MIN, predictBoth, type EtaPlan, type EtaRequest } from '../activities/eta.js';
 import { DEFAULT_SPEED_MODEL, recentMovingSpeed, recordEtaPrediction, shouldRepredictEta, type ActualArrival, type EtaPredictionRecord, type EtaScheduleState } from '../domain/eta/index.js';
 import { prepareFixBatch } from '../domain/fixes.js';
-import { applyFix, initialTrackingState, type TrackingState } from '../domain/milestones.js';
+import { applyFix, DEFAULT_GEOFENCE_CONFIG, initialTrackingState, type TrackingState } from '../domain/milestones.js';
 import type { Fix, StopPlan } from '../domain/types.js';
 import { toFix } from './motion.js';
 import { planSimulation, plannedRoute, type ShipmentSpec } from './scenarios.js';
@@ -81,14 +81,22 @@ function replayTrip(spec: ShipmentSpec, shipmentId: string, tripStartMs: number,
     // The positions table keeps every fix the API accepted, in fix-time order.
     stored.push(...fixes);
     stored.sort((a, b) => Date.parse(a.recordedAt) - Date.parse(b.recordedAt));
-    for (const fix of prepareFixBatch(fixes, tracking.lastFixAt).fresh) {
+    const fresh = prepareFixBatch(fixes, tracking.lastFixAt).fresh;
+    let milestones = 0;
+    for (const fix of fresh) {
       const result = applyFix(tracking, fix, plan.stops);
       tracking = result.state;
-      const milestones = result.events.filter((e) => e.kind === 'milestone');
-      for (const m of milestones) if (m.type === 'ARRIVED') arrivals.push({ shipmentId, stopSequence: m.stopSequence, arrivedAt: m.at });
-      const pending = tracking.stops.some((s) => s.status === 'PENDING');
-      if (tracking.status === 'DELIVERED' || tracking.status === 'CANCELLED' || !pending) continue;
-      if (!shouldRepredictEta(schedule, { kind: milestones.length > 0 ? 'milestone' : 'fix' }, fix.recordedAt, ETA_INTERVAL_MIN)) continue;
+      for (const m of result.events) {
+        if (m.kind !== 'milestone') continue;
+        milestones += 1;
+        if (m.type === 'ARRIVED') arrivals.push({ shipmentId, stopSequence: m.stopSequence, arrivedAt: m.at });
+      }
+    }
+    // As the workflow: at most one prediction per delivered batch, from its latest usable fix.
+    const fix = fresh.filter((f) => f.accuracyM === undefined || f.accuracyM <= DEFAULT_GEOFENCE_CONFIG.maxAccuracyM).at(-1);
+    const pending = tracking.stops.some((s) => s.status === 'PENDING');
+    if (fix && pending && tracking.status !== 'DELIVERED' && tracking.status !== 'CANCELLED') {
+      if (!shouldRepredictEta(schedule, { kind: milestones > 0 ? 'milestone' : 'fix' }, fix.recordedAt, ETA_INTERVAL_MIN)) continue;
       schedule = recordEtaPrediction(schedule, fix.recordedAt);
       const atMs = Date.parse(fix.recordedAt);
       const request: Pick<EtaRequest, 'predictedAt' | 'position' | 'stops'> = {

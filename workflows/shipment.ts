@@ -374,7 +374,8 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
 
   /**
    * Per fix, in time order: milestone rules, then the anomaly detectors (the fix's milestones
-   * first, then the fix), then an ETA when a milestone happened or the interval has passed.
+   * first, then the fix); then an ETA from the batch's latest fix when it brought a milestone or
+   * the interval has passed.
    */
   async function processQueue(): Promise<void> {
     const batch = queue.splice(0, queue.length);
@@ -390,13 +391,9 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     state.counters.fixesApplied += prepared.fresh.length;
     if (prepared.fresh.length === 0) return;
     const isUsable = (fix: Fix) => fix.accuracyM === undefined || fix.accuracyM <= DEFAULT_GEOFENCE_CONFIG.maxAccuracyM;
+    let milestones = 0;
     for (const fix of prepared.fresh) {
-      const milestones = applyTracking(applyFix(state.tracking, fix, plan.stops, DEFAULT_GEOFENCE_CONFIG), { fix });
-      const trigger = { kind: milestones.length > 0 ? ('milestone' as const) : ('fix' as const) };
-      const stopsAhead = state.tracking.stops.some((stop) => stop.status === 'PENDING');
-      if (!isClosed() && stopsAhead && isUsable(fix) && shouldRepredictEta(state.eta.schedule, trigger, fix.recordedAt, ETA_INTERVAL_MIN)) {
-        await repredictEta(fix);
-      }
+      milestones += applyTracking(applyFix(state.tracking, fix, plan.stops, DEFAULT_GEOFENCE_CONFIG), { fix }).length;
     }
     state.fixClock = { fixAt: toIso(Date.parse(prepared.fresh.at(-1)!.recordedAt)), workflowAt: nowIso() };
 
@@ -404,6 +401,11 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     const latest = usable[usable.length - 1];
     if (!latest) return;
     state.lastPosition = latest;
+    // One ETA per batch at most, from its latest fix: a prediction from the middle of a backlog
+    // was never shown to anyone, and each is an activity round trip the batch would wait for.
+    const trigger = { kind: milestones > 0 ? ('milestone' as const) : ('fix' as const) };
+    const stopsAhead = state.tracking.stops.some((stop) => stop.status === 'PENDING');
+    if (!isClosed() && stopsAhead && shouldRepredictEta(state.eta.schedule, trigger, latest.recordedAt, ETA_INTERVAL_MIN)) await repredictEta(latest);
     const persistedMs = state.lastPositionPersistedAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(state.lastPositionPersistedAt);
     if (Date.parse(latest.recordedAt) - persistedMs >= POSITION_PERSIST_INTERVAL_MS) state.projectionDirty = true;
   }
