@@ -4,23 +4,12 @@
 // the API (state and list filter), the timeline and the `OpenAnomalies` search attribute, and at
 // the end each has opened and resolved exactly once. The signal-loss timer fires in real time:
 // the fix clock runs from the last fix received (see workflows/shipment.ts), not from its stamp.
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index.js';
-import { createApp } from '../../api/app.js';
-import { issueApiKey } from '../../api/auth.js';
-import { createSignalOutbox, startSignalSweeper, temporalFixDelivery } from '../../api/signal-outbox.js';
-import { createTenant } from '../../db/repositories/tenants.js';
 import type { AnomalyType, Fix, LatLon, ShipmentView } from '../../domain/types.js';
 import { createLogger } from '../../infra/logger.js';
-import { createShipmentWorker } from '../../worker/worker.js';
 import { searchAttributes } from '../../workflows/contract.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { startLocalTemporal } from '../support/temporal.js';
 import { eventually } from '../workflow/harness.js';
+import { startInProcessStack, type InProcessStack } from '../support/stack.js';
 
 const logger = createLogger({ name: 'anomalies-e2e', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const METRES_PER_DEGREE = (6_371_008.8 * Math.PI) / 180;
@@ -42,45 +31,20 @@ function fixesBetween(from: number, to: number, where: (minute: number) => { pos
   return fixes;
 }
 
-let database: TestDatabase;
-let temporal: TestWorkflowEnvironment;
-let worker: Worker;
-let workerRun: Promise<void>;
-let server: ServerType;
-let sweeper: { stop(): Promise<void> };
-let baseUrl: string;
-let apiKey: string;
-let tenantId: string;
+let stack: InProcessStack;
 
 beforeAll(async () => {
-  [database, temporal] = await Promise.all([createTestDatabase(), startLocalTemporal()]);
-  worker = await createShipmentWorker({ connection: temporal.nativeConnection, namespace: temporal.namespace, activities: createActivities({ db: database.db, logger }) });
-  workerRun = worker.run();
-  const outbox = createSignalOutbox({ db: database.db, deliver: temporalFixDelivery(temporal.client), logger });
-  sweeper = startSignalSweeper(outbox, { intervalMs: 1_000, logger });
-  const app = createApp({ db: database.db, temporal: temporal.client, logger, outbox });
-  server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const tenant = await createTenant(database.db, { name: 'Anomaly Freight' });
-  tenantId = tenant.id;
-  apiKey = (await issueApiKey(database.db, { tenantId, role: 'dispatcher' })).apiKey;
+  stack = await startInProcessStack({ logger, tenantName: 'Anomaly Freight', role: 'dispatcher' });
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await sweeper?.stop();
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await workerRun;
-  await temporal?.teardown();
-  await database?.drop();
+  await stack?.close();
 });
 
 async function api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${baseUrl}${path}`, {
+  const res = await fetch(`${stack.baseUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: { authorization: `Bearer ${stack.apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, body: (await res.json()) as T };
@@ -100,7 +64,7 @@ async function listed(anomaly: AnomalyType): Promise<string[]> {
 
 async function inVisibility(query: string): Promise<string[]> {
   const ids: string[] = [];
-  for await (const execution of temporal.client.workflow.list({ query: `TenantId="${tenantId}" AND ${query}` })) ids.push(execution.workflowId);
+  for await (const execution of stack.temporal.client.workflow.list({ query: `TenantId="${stack.tenantId}" AND ${query}` })) ids.push(execution.workflowId);
   return ids;
 }
 
@@ -183,7 +147,7 @@ describe('anomalies end to end', () => {
     for (const type of ['LONG_DWELL', 'OFF_ROUTE', 'SIGNAL_LOST'] as const) expect(await listed(type)).toEqual([]);
     // Delivered: no stop ahead, so no NextEta.
     await eventually(() => inVisibility(`NextEta > "${around(T0)}"`), (ids) => ids.length === 0, 'NextEta cleared');
-    const description = await temporal.client.workflow.getHandle(final.workflowId).describe();
+    const description = await stack.temporal.client.workflow.getHandle(final.workflowId).describe();
     expect(description.typedSearchAttributes.get(searchAttributes.shipmentStatus)).toBe('DELIVERED');
 
     // Every prediction was stored: the accuracy endpoint measures this delivered shipment.

@@ -1,0 +1,58 @@
+// The whole platform in-process for end-to-end tests: a fresh database, the Temporal dev server,
+// the real shipment worker, the signal outbox with its sweeper, and the API on a real listener.
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities/index.js';
+import { createApp } from '../../api/app.js';
+import { issueApiKey } from '../../api/auth.js';
+import { createSignalOutbox, startSignalSweeper, temporalFixDelivery } from '../../api/signal-outbox.js';
+import { createTenant } from '../../db/repositories/tenants.js';
+import type { ApiKeyRole } from '../../db/schema.js';
+import type { Logger } from '../../infra/logger.js';
+import { createShipmentWorker } from '../../worker/worker.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { startLocalTemporal } from './temporal.js';
+
+export interface InProcessStack {
+  database: TestDatabase;
+  temporal: TestWorkflowEnvironment;
+  baseUrl: string;
+  tenantId: string;
+  apiKey: string;
+  close(): Promise<void>;
+}
+
+export async function startInProcessStack(options: { logger: Logger; tenantName: string; role: ApiKeyRole }): Promise<InProcessStack> {
+  const { logger } = options;
+  const [database, temporal] = await Promise.all([createTestDatabase(), startLocalTemporal()]);
+  const worker = await createShipmentWorker({
+    connection: temporal.nativeConnection,
+    namespace: temporal.namespace,
+    activities: createActivities({ db: database.db, logger }),
+  });
+  const workerRun = worker.run();
+  const outbox = createSignalOutbox({ db: database.db, deliver: temporalFixDelivery(temporal.client), logger });
+  const sweeper = startSignalSweeper(outbox, { intervalMs: 1_000, logger });
+  const app = createApp({ db: database.db, temporal: temporal.client, logger, outbox });
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  const tenant = await createTenant(database.db, { name: options.tenantName });
+  const { apiKey } = await issueApiKey(database.db, { tenantId: tenant.id, role: options.role });
+  return {
+    database,
+    temporal,
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    tenantId: tenant.id,
+    apiKey,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sweeper.stop();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerRun;
+      await temporal.teardown();
+      await database.drop();
+    },
+  };
+}
