@@ -15,7 +15,7 @@ import { fixesReceivedSignal, searchAttributes, shipmentStateQuery, shipmentWork
 import { shipmentWorkflow } from '../../workflows/shipment.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startTimeSkippingTemporal } from '../support/temporal.js';
-import { chunk, eventually, insertShipment, insertTenant } from './harness.js';
+import { chunk, eventually, insertShipment, insertTenant, isWorkflowIdle } from './harness.js';
 
 const TASK_QUEUE = 'shipments-anomaly-test';
 const METRES_PER_DEGREE = (6_371_008.8 * Math.PI) / 180;
@@ -107,31 +107,11 @@ async function anomalyRows(shipmentId: string): Promise<string[]> {
 const episodes = (anomalies: Anomaly[], type: AnomalyType) => anomalies.filter((a) => a.type === type);
 
 /**
- * Whether the workflow has nothing in flight (no pending workflow task, activity or signal at the
- * end of its history). Time is skipped only after this: an activity still running when the test
- * asks the server to skip hours can leave the skip waiting in real time.
- */
-async function isIdle(handle: WorkflowHandle<typeof shipmentWorkflow>): Promise<boolean> {
-  const { events } = await handle.fetchHistory();
-  const last = events?.at(-1);
-  return Boolean(
-    last &&
-      !last.workflowExecutionStartedEventAttributes &&
-      !last.workflowExecutionSignaledEventAttributes &&
-      !last.workflowTaskScheduledEventAttributes &&
-      !last.workflowTaskStartedEventAttributes &&
-      !last.activityTaskScheduledEventAttributes &&
-      !last.activityTaskStartedEventAttributes &&
-      !last.activityTaskCompletedEventAttributes,
-  );
-}
-
-/**
  * The workflow's view, queried only once it is idle. A query racing a workflow task can be left
  * unanswered by the time-skipping server, which then stops skipping time (seen under CPU load).
  */
 async function settledView(handle: WorkflowHandle<typeof shipmentWorkflow>): Promise<ShipmentView> {
-  await eventually(() => isIdle(handle), (idle) => idle, 'workflow idle');
+  await eventually(() => isWorkflowIdle(handle), (idle) => idle, 'workflow idle');
   return handle.query(shipmentStateQuery);
 }
 

@@ -2,6 +2,7 @@
 // them, a three-stop plan near Lyon, its trip, and a polling helper for eventual state.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import type { Fix, ShipmentPlan, StopPlan } from '../../domain/types.js';
@@ -94,4 +95,25 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}; last value: ${JSON.stringify(value)}`);
     await delay(100);
   }
+}
+
+/**
+ * Whether the current run has nothing in flight: its history does not end in a pending workflow
+ * task, activity or signal. Tests wait for this instead of querying before they skip time or send
+ * the next signal: on the time-skipping server an activity still running can leave a skip waiting
+ * in real time, and a query that races a continue-as-new can go unanswered and stall the workflow.
+ */
+export async function isWorkflowIdle(handle: Pick<WorkflowHandle, 'fetchHistory'>): Promise<boolean> {
+  const { events } = await handle.fetchHistory();
+  const last = events?.at(-1);
+  return Boolean(
+    last &&
+      !last.workflowExecutionStartedEventAttributes &&
+      !last.workflowExecutionSignaledEventAttributes &&
+      !last.workflowTaskScheduledEventAttributes &&
+      !last.workflowTaskStartedEventAttributes &&
+      !last.activityTaskScheduledEventAttributes &&
+      !last.activityTaskStartedEventAttributes &&
+      !last.activityTaskCompletedEventAttributes,
+  );
 }

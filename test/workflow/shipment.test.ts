@@ -24,7 +24,7 @@ import {
 import { shipmentWorkflow, ALREADY_DELIVERED_FAILURE } from '../../workflows/shipment.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startTimeSkippingTemporal } from '../support/temporal.js';
-import { chunk, eventually, insertShipment, insertTenant, THREE_STOPS, threeStopTrip } from './harness.js';
+import { chunk, eventually, insertShipment, insertTenant, isWorkflowIdle, THREE_STOPS, threeStopTrip } from './harness.js';
 
 const TASK_QUEUE = 'shipments-workflow-test';
 const SETTINGS: ShipmentWorkflowSettings = { deliveryGraceMs: 6 * 60 * 60 * 1000, maxSignalsPerRun: 2_000 };
@@ -75,27 +75,6 @@ async function start(plan: ShipmentPlan, settings: ShipmentWorkflowSettings = SE
     workflowId: shipmentWorkflowId(plan.tenantId, plan.shipmentId),
     args: [{ plan, settings }],
   });
-}
-
-/**
- * Whether the current run has nothing in flight: its history does not end in a pending workflow
- * task, activity or signal. Used instead of a query to pace signals: the time-skipping server can
- * leave a query that races a continue-as-new unanswered and then stall the workflow (a real server
- * fails such a query and the client retries).
- */
-async function isIdle(workflowId: string): Promise<boolean> {
-  const { events } = await env.client.workflow.getHandle(workflowId).fetchHistory();
-  const last = events?.at(-1);
-  return Boolean(
-    last &&
-      !last.workflowExecutionStartedEventAttributes &&
-      !last.workflowExecutionSignaledEventAttributes &&
-      !last.workflowTaskScheduledEventAttributes &&
-      !last.workflowTaskStartedEventAttributes &&
-      !last.activityTaskScheduledEventAttributes &&
-      !last.activityTaskStartedEventAttributes &&
-      !last.activityTaskCompletedEventAttributes,
-  );
 }
 
 async function sendInBatches(handle: WorkflowHandle, fixes: Fix[], size: number): Promise<void> {
@@ -246,7 +225,7 @@ describe('shipment workflow', () => {
     // burst, so runs also hand unprocessed fixes over to their successor.
     for (const batch of batches.slice(0, half)) {
       await handle.signal(fixesReceivedSignal, { fixes: batch });
-      await eventually(() => isIdle(handle.workflowId), (idle) => idle, 'batch processed');
+      await eventually(() => isWorkflowIdle(env.client.workflow.getHandle(handle.workflowId)), (idle) => idle, 'batch processed');
     }
     for (const batch of batches.slice(half)) await handle.signal(fixesReceivedSignal, { fixes: batch });
 
