@@ -10,6 +10,7 @@
 //    timer is harmless: deadlines are recomputed from the state.
 // 4. On delivery or cancellation, closeAnomalies(state, at) resolves what is still open.
 import type { Anomaly, ShipmentPlan, ShipmentThresholds } from '../types.js';
+import { indexRoute } from '../eta/route-geometry.js';
 import { earliestOf } from '../eta/time.js';
 import { resolveAnomalyConfig } from './config.js';
 import { resolveEvent } from './episode.js';
@@ -59,7 +60,11 @@ export function initialAnomalyState(): AnomalyState {
 }
 
 export function createAnomalyContext(plan: Pick<ShipmentPlan, 'stops' | 'route' | 'thresholds'>, tenantDefaults?: ShipmentThresholds): AnomalyContext {
-  return { config: resolveAnomalyConfig(tenantDefaults, plan.thresholds), stops: plan.stops, ...(plan.route ? { route: plan.route } : {}) };
+  return {
+    config: resolveAnomalyConfig(tenantDefaults, plan.thresholds),
+    stops: plan.stops,
+    ...(plan.route ? { route: plan.route, routeIndex: indexRoute(plan.route) } : {}),
+  };
 }
 
 /** Events of one step in time order; ties keep detector order (stable sort). */

@@ -6,13 +6,15 @@
 // rule is about positions, and without fixes there are none.
 import { isWithinM } from '../geo.js';
 import { canonicalIso } from '../eta/time.js';
-import { distanceToRouteM, hasUsableRoute } from '../eta/route-geometry.js';
+import { distanceToRouteNearM, hasUsableRoute, indexRoute, type RouteMatch } from '../eta/route-geometry.js';
 import { openEvent, resolveEvent } from './episode.js';
 import type { AnomalyContext, AnomalyInput, DetectorResult, OpenAnomaly } from './types.js';
 
 export interface OffRouteState {
   tripStarted: boolean;
   openedAt?: string;
+  /** The last fix's nearest route segment: the next fix searches around it, not the whole route. */
+  routeMatch?: RouteMatch;
   /** Consecutive fixes towards the opposite condition: outside while closed, back inside while open. */
   streak?: { count: number; since: string; farthestM: number };
 }
@@ -28,9 +30,13 @@ export function detectOffRoute(state: OffRouteState, input: AnomalyInput, ctx: A
 
   const at = canonicalIso(fix.recordedAt);
   const atStop = ctx.stops.some((stop) => isWithinM(fix, stop.location, stop.geofenceRadiusM));
-  const offsetM = atStop ? 0 : distanceToRouteM(ctx.route, fix);
+  // Exact above the smaller threshold, an upper bound below it: both comparisons come out as
+  // with the whole route (see distanceToRouteNearM), and an opening fix's distance is exact.
+  const found = atStop ? undefined : distanceToRouteNearM(ctx.routeIndex ?? indexRoute(ctx.route), fix, state.routeMatch, Math.min(corridorM, reentryM));
+  const offsetM = found?.offsetM ?? 0;
   const counts = state.openedAt === undefined ? offsetM > corridorM : offsetM <= reentryM;
-  const { streak: _streak, ...base } = state;
+  const { streak: _streak, ...rest } = state;
+  const base: OffRouteState = found ? { ...rest, routeMatch: { segmentIndex: found.segmentIndex, at } } : rest;
   if (!counts) return { state: base, events: [] };
 
   const streak = state.streak

@@ -11,6 +11,7 @@
 // - A timer (workflow time reaching the deadline) opens the same anomaly at the same deadline
 //   stamp. The state records it as open, so neither a later backlog nor a stale timer opens it
 //   again; a resolve is never stamped before its open (resolve at = max(openedAt, input time)).
+import type { RouteIndex } from '../eta/route-geometry.js';
 import type { MilestoneEvent } from '../milestones.js';
 import type { AnomalyType, Fix, LineString, StopPlan } from '../types.js';
 import type { AnomalyConfig } from './config.js';
@@ -48,6 +49,8 @@ export interface AnomalyContext {
   config: AnomalyConfig;
   stops: readonly StopPlan[];
   route?: LineString;
+  /** The route's distances along it, computed once per workflow run (createAnomalyContext). */
+  routeIndex?: RouteIndex;
 }
 
 export interface DetectorResult<S> {
