@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Connection } from '@temporalio/client';
@@ -327,8 +327,8 @@ async function main(): Promise<void> {
     if (temporal.status === 'rejected') throw temporal.reason;
     const databaseUrl = postgres.value.url;
     const temporalAddress = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${temporalPort}`;
-    say('postgres', postgres.value.process ? `embedded PGlite ready at ${databaseUrl} (data in .data/pglite)` : 'using DATABASE_URL');
-    say('temporal', env.TEMPORAL_ADDRESS ? `using TEMPORAL_ADDRESS ${temporalAddress}` : `dev server ready at ${temporalAddress} (data in .data/temporal)`);
+    say('postgres', postgres.value.process ? `embedded PGlite ready at ${databaseUrl} (data in ${relative(PROJECT_ROOT, resolve(DATA_DIR, 'pglite')) || '.'})` : 'using DATABASE_URL');
+    say('temporal', env.TEMPORAL_ADDRESS ? `using TEMPORAL_ADDRESS ${temporalAddress}` : `dev server ready at ${temporalAddress} (data in ${relative(PROJECT_ROOT, resolve(DATA_DIR, 'temporal'))})`);
     say('dev', `Postgres and Temporal up after ${elapsed()}`);
 
     const db = createDatabase(databaseUrl, { max: 1 });
