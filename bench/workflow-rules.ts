@@ -14,7 +14,7 @@ import { prepareFixBatch } from '../domain/fixes.js';
 import { applyFix, initialTrackingState } from '../domain/milestones.js';
 import type { Fix, StopPlan } from '../domain/types.js';
 import { toFix } from '../simulator/motion.js';
-import { planSimulation, plannedRoute, type ShipmentSpec } from '../simulator/scenarios.js';
+import { planSimulation, plannedRoute, stopPlansOf, type ShipmentSpec } from '../simulator/scenarios.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,16 +36,7 @@ interface PreparedTrip {
 }
 
 function prepareTrip(spec: ShipmentSpec, tripStartMs: number): PreparedTrip {
-  const iso = (ms: number) => new Date(tripStartMs + ms).toISOString();
-  const stops: StopPlan[] = spec.stops.map((s, i) => ({
-    sequence: i + 1,
-    type: s.type,
-    name: s.place.name,
-    location: { lat: s.place.lat, lon: s.place.lon },
-    geofenceRadiusM: s.geofenceRadiusM,
-    window: { start: iso(s.window.startMs), end: iso(s.window.endMs) },
-    plannedDwellMin: s.plannedDwellMin,
-  }));
+  const stops = stopPlansOf(spec, tripStartMs);
   const ctx = createAnomalyContext({ stops, route: plannedRoute(spec.route), thresholds: spec.thresholds });
   const batches: Fix[][] = [];
   let lastFixAt: string | undefined;

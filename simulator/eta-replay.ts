@@ -10,7 +10,7 @@ import { prepareFixBatch } from '../domain/fixes.js';
 import { applyFix, DEFAULT_GEOFENCE_CONFIG, initialTrackingState, type TrackingState } from '../domain/milestones.js';
 import type { Fix, StopPlan } from '../domain/types.js';
 import { toFix } from './motion.js';
-import { planSimulation, plannedRoute, type ShipmentSpec } from './scenarios.js';
+import { planSimulation, plannedRoute, stopPlansOf, type ShipmentSpec } from './scenarios.js';
 
 /** The workflow's interval (workflows/shipment.ts ETA_INTERVAL_MIN). */
 const ETA_INTERVAL_MIN = 5;
@@ -30,18 +30,8 @@ export interface SimulatedEtaData {
 }
 
 function planOf(spec: ShipmentSpec, tripStartMs: number): EtaPlan & { stops: StopPlan[] } {
-  const iso = (ms: number) => new Date(tripStartMs + ms).toISOString();
   return {
-    // The stops as the API's create stores them (createShipmentBody, numbered from 1).
-    stops: spec.stops.map((s, i) => ({
-      sequence: i + 1,
-      type: s.type,
-      name: s.place.name,
-      location: { lat: s.place.lat, lon: s.place.lon },
-      geofenceRadiusM: s.geofenceRadiusM,
-      window: { start: iso(s.window.startMs), end: iso(s.window.endMs) },
-      plannedDwellMin: s.plannedDwellMin,
-    })),
+    stops: stopPlansOf(spec, tripStartMs),
     route: plannedRoute(spec.route),
   };
 }

@@ -1,7 +1,7 @@
 // Scenarios: what goes right or wrong on a trip, and what the platform should make of it.
 // planSimulation() turns a seed into a fleet, one shipment per truck, its trace and its
 // expectations; nothing here talks to the API or reads the clock.
-import type { AnomalyType, LineString, ShipmentStatus, ShipmentThresholds, StopType, TemperatureRange } from '../domain/types.js';
+import type { AnomalyType, LineString, ShipmentStatus, ShipmentThresholds, StopPlan, StopType, TemperatureRange } from '../domain/types.js';
 import { buildFleet, pickDeviceType, type Fleet } from './fleet.js';
 import { distanceM } from './geo.js';
 import { DEFAULT_MOTION, DEVICE_PROFILES, simulateTrip, type DeviceType, type MotionOptions, type Trace } from './motion.js';
@@ -289,25 +289,31 @@ export function plannedRoute(route: Route): LineString {
   return { type: 'LineString', coordinates };
 }
 
+/** The shipment's stops as the API's create stores them (numbered from 1), windows anchored at the trip's start. */
+export function stopPlansOf(spec: ShipmentSpec, tripStartMs: number): StopPlan[] {
+  const iso = (ms: number) => new Date(tripStartMs + ms).toISOString();
+  return spec.stops.map((s, i) => ({
+    sequence: i + 1,
+    type: s.type,
+    name: s.place.name,
+    location: { lat: s.place.lat, lon: s.place.lon },
+    geofenceRadiusM: s.geofenceRadiusM,
+    window: { start: iso(s.window.startMs), end: iso(s.window.endMs) },
+    plannedDwellMin: s.plannedDwellMin,
+  }));
+}
+
 /** Body of POST /v1/shipments, with times anchored at the trip's start on the simulated clock. */
 export function createShipmentBody(
   spec: ShipmentSpec,
   options: { reference: string; tripStartMs: number; assignment?: { carrierId?: string; vehicleId?: string; driverId?: string; deviceId?: string }; thresholdFields?: ReadonlySet<string> },
 ): Record<string, unknown> {
-  const iso = (ms: number) => new Date(options.tripStartMs + ms).toISOString();
   const thresholds = Object.fromEntries(
     Object.entries(spec.thresholds).filter(([name]) => !options.thresholdFields || options.thresholdFields.has(name)),
   );
   return {
     reference: options.reference,
-    stops: spec.stops.map((s) => ({
-      type: s.type,
-      name: s.place.name,
-      location: { lat: s.place.lat, lon: s.place.lon },
-      geofenceRadiusM: s.geofenceRadiusM,
-      window: { start: iso(s.window.startMs), end: iso(s.window.endMs) },
-      plannedDwellMin: s.plannedDwellMin,
-    })),
+    stops: stopPlansOf(spec, options.tripStartMs).map(({ sequence: _sequence, ...stop }) => stop),
     route: plannedRoute(spec.route),
     ...Object.fromEntries(Object.entries(options.assignment ?? {}).filter(([, v]) => v !== undefined)),
     thresholds,
