@@ -16,14 +16,11 @@ import {
 import { predictEta, recordEtaPrediction, shouldRepredictEta, type EtaScheduleState } from '../../domain/eta/index.js';
 import { applyFix, initialTrackingState } from '../../domain/milestones.js';
 import type { Fix, LatLon, StopPlan } from '../../domain/types.js';
+import { minutesFrom, roadFrom, TRIP_T0 } from '../support/road.js';
 
-const METRES_PER_DEGREE = (6_371_008.8 * Math.PI) / 180;
-const T0 = Date.parse('2026-03-02T06:00:00.000Z');
-const at = (minute: number) => new Date(T0 + minute * 60_000).toISOString();
-const road = (km: number, eastM = 0): LatLon => {
-  const lat = 45 + (km * 1000) / METRES_PER_DEGREE;
-  return { lat, lon: 5 + eastM / (METRES_PER_DEGREE * Math.cos((lat * Math.PI) / 180)) };
-};
+const T0 = TRIP_T0;
+const at = minutesFrom(T0);
+const road = roadFrom({ lat: 45, lon: 5 });
 
 const stops: StopPlan[] = [
   { sequence: 1, type: 'pickup', name: 'DC', location: road(0), geofenceRadiusM: 500, plannedDwellMin: 45, window: { start: at(0), end: at(60) } },

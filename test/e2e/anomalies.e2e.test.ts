@@ -10,13 +10,10 @@ import { createLogger } from '../../infra/logger.js';
 import { searchAttributes } from '../../workflows/contract.js';
 import { eventually } from '../workflow/harness.js';
 import { startInProcessStack, type InProcessStack } from '../support/stack.js';
+import { roadFrom } from '../support/road.js';
 
 const logger = createLogger({ name: 'anomalies-e2e', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const METRES_PER_DEGREE = (6_371_008.8 * Math.PI) / 180;
-const road = (km: number, eastM = 0): LatLon => {
-  const lat = 45.5 + (km * 1000) / METRES_PER_DEGREE;
-  return { lat, lon: 4.85 + eastM / (METRES_PER_DEGREE * Math.cos((lat * Math.PI) / 180)) };
-};
+const road = roadFrom({ lat: 45.5, lon: 4.85 });
 /** The trip started four hours ago: every fix is stamped in the past, as a backfill would be. */
 const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 4 * 3600_000;
 const FIX_EVERY_S = 20;

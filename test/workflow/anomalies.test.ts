@@ -16,16 +16,13 @@ import { shipmentWorkflow } from '../../workflows/shipment.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startTimeSkippingTemporal } from '../support/temporal.js';
 import { chunk, eventually, insertShipment, insertTenant, isWorkflowIdle } from './harness.js';
+import { minutesFrom, roadFrom, TRIP_T0 } from '../support/road.js';
 
 const TASK_QUEUE = 'shipments-anomaly-test';
-const METRES_PER_DEGREE = (6_371_008.8 * Math.PI) / 180;
-const T0 = Date.parse('2026-03-02T06:00:00.000Z');
-const at = (minute: number) => new Date(T0 + minute * 60_000).toISOString();
+const T0 = TRIP_T0;
+const at = minutesFrom(T0);
 /** A point `km` north of the pickup (south of Lyon), `eastM` metres east of the straight road. */
-const road = (km: number, eastM = 0): LatLon => {
-  const lat = 45.5 + (km * 1000) / METRES_PER_DEGREE;
-  return { lat, lon: 4.85 + eastM / (METRES_PER_DEGREE * Math.cos((lat * Math.PI) / 180)) };
-};
+const road = roadFrom({ lat: 45.5, lon: 4.85 });
 const fix = (minute: number, position: LatLon, speedKmh: number, extra: Partial<Fix> = {}): Fix => ({ recordedAt: at(minute), ...position, speedKmh, ...extra });
 
 /** Pickup at km 0, delivery at km 60; no planned dwell, no windows unless a test adds them. */
