@@ -1,13 +1,22 @@
 // Real Temporal servers for tests, from the pinned binaries under .tools/ (never downloaded at run time).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { searchAttributes } from '../../workflows/contract.js';
 import { temporalCliPath, temporalTestServerPath } from '../../infra/tools.js';
 
-/** Java time-skipping server: timers of hours run in seconds. No visibility/search attributes. */
-export function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({
+/**
+ * Java time-skipping server: timers of hours run in seconds. No visibility queries, but the
+ * project's search attributes are registered: like any real cluster it refuses upserts of unknown ones.
+ */
+export async function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: temporalTestServerPath() } },
   });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace,
+    searchAttributes: Object.fromEntries(Object.values(searchAttributes).map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!])),
+  });
+  return env;
 }
 
 /** The real dev server (same binary as `npm start`), with the project's search attributes registered. */

@@ -2,7 +2,6 @@
 // anomaly is raised for a truck that has gone quiet (thresholds of hours skip in seconds), opens
 // and resolves exactly once (counted in the Postgres timeline), and the fix-driven ones follow
 // the fixes. The real activities run against a fresh Postgres database.
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -11,7 +10,7 @@ import { createActivities, type ShipmentActivities } from '../../activities/inde
 import type { Anomaly, AnomalyType, Fix, LatLon, LineString, ShipmentPlan, ShipmentThresholds, ShipmentView, StopPlan } from '../../domain/types.js';
 import { createLogger } from '../../infra/logger.js';
 import { bundleShipmentWorkflows, createShipmentWorker } from '../../worker/worker.js';
-import { fixesReceivedSignal, searchAttributes, shipmentStateQuery, shipmentWorkflowId } from '../../workflows/contract.js';
+import { fixesReceivedSignal, shipmentStateQuery, shipmentWorkflowId } from '../../workflows/contract.js';
 import { shipmentWorkflow } from '../../workflows/shipment.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startTimeSkippingTemporal } from '../support/temporal.js';
@@ -54,10 +53,6 @@ let activities: ShipmentActivities;
 
 beforeAll(async () => {
   [env, database] = await Promise.all([startTimeSkippingTemporal(), createTestDatabase()]);
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace,
-    searchAttributes: Object.fromEntries(Object.values(searchAttributes).map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!])),
-  });
   tenantId = await insertTenant(database.db);
   activities = createActivities({ db: database.db, logger: createLogger({ name: 'test', level: 'silent' }) });
   worker = await createShipmentWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue: TASK_QUEUE, activities });

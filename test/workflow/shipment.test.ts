@@ -2,7 +2,6 @@
 // running the real activities against a real, freshly migrated Postgres database.
 import { WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 // The SDK exports this encoder for tests that register search attributes (see its source comment).
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -16,7 +15,6 @@ import { bundleShipmentWorkflows, createShipmentWorker } from '../../worker/work
 import {
   cancelShipmentUpdate,
   fixesReceivedSignal,
-  searchAttributes,
   shipmentStateQuery,
   shipmentWorkflowId,
   type ShipmentWorkflowSettings,
@@ -42,11 +40,6 @@ const cancelGates = new Map<string, Promise<void>>();
 
 beforeAll(async () => {
   [env, database] = await Promise.all([startTimeSkippingTemporal(), createTestDatabase()]);
-  // Like any real cluster, the test server refuses upserts of search attributes it does not know.
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace,
-    searchAttributes: Object.fromEntries(Object.values(searchAttributes).map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!])),
-  });
   tenantId = await insertTenant(database.db);
   realActivities = createActivities({ db: database.db, logger: createLogger({ name: 'test', level: 'silent' }) });
   const activities: ShipmentActivities = {
