@@ -179,6 +179,10 @@ export const ShipmentViewSchema = z
     anomalies: z.array(AnomalySchema),
     milestones: z.array(z.object({ type: z.enum(['ARRIVED', 'DEPARTED']), stopSequence: z.number().int(), at: z.string() })),
     cancellation: z.object({ reason: z.string(), at: z.string() }).optional(),
+    fixCounts: z
+      .object({ applied: z.number().int(), duplicates: z.number().int(), stale: z.number().int() })
+      .optional()
+      .openapi({ description: 'What the workflow did with the fixes it received; only in live state (`x-state-source: workflow`)' }),
   })
   .openapi('Shipment');
 

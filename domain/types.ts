@@ -133,4 +133,15 @@ export interface ShipmentView extends Assignment {
   anomalies: Anomaly[];
   milestones: Milestone[];
   cancellation?: { reason: string; at: string };
+  /** What the workflow did with the fixes it received (live state only; absent from the projection). */
+  fixCounts?: FixCounts;
+}
+
+export interface FixCounts {
+  /** Fixes that drove the rules, once each. */
+  applied: number;
+  /** Repeats of a fix already received (same recordedAt). */
+  duplicates: number;
+  /** Older than the latest fix applied when they arrived. */
+  stale: number;
 }

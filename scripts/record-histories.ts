@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Command } from 'commander';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { createActivities, type ShipmentActivities } from '../activities/index.js';
 import type { Fix, ShipmentPlan } from '../domain/types.js';
@@ -52,7 +52,7 @@ const activities: ShipmentActivities = {
 const worker = await createShipmentWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue: TASK_QUEUE, activities });
 const running = worker.run();
 
-type Handle = WorkflowHandle<typeof shipmentWorkflow>;
+type Handle = WorkflowHandleWithFirstExecutionRunId<typeof shipmentWorkflow>;
 
 async function start(settings: ShipmentWorkflowSettings = SETTINGS): Promise<{ plan: ShipmentPlan; handle: Handle }> {
   const plan = await insertShipment(database.db, tenantId);

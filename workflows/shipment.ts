@@ -240,6 +240,7 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     anomalies: state.anomalyLog,
     milestones: state.milestones,
     cancellation: state.cancellation && { reason: state.cancellation.reason, at: state.cancellation.at },
+    fixCounts: { applied: state.counters.fixesApplied, duplicates: state.counters.duplicates, stale: state.counters.stale },
   });
 
   /** Turns rule events into state, timeline events for the outbox, and a dirty projection. */
