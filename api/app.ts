@@ -10,7 +10,7 @@ import { authenticate, createApiKeyService } from './auth.js';
 import { DEFAULT_API_CONFIG, type AppDeps, type AppEnv, type RouteDeps } from './context.js';
 import { ProblemError, problemResponse, validationProblem, type Problem } from './problem.js';
 import { validationHook } from './router.js';
-import { createSignalOutbox, temporalFixDelivery } from './signal-outbox.js';
+import { createFixIngest, temporalWakeup } from './fix-ingest.js';
 import { mountDocs } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { positionRoutes } from './routes/positions.js';
@@ -48,9 +48,9 @@ function toProblem(error: unknown, c: Context<AppEnv>): { problem: Problem; head
 /** Builds the API. `config` falls back to DEFAULT_API_CONFIG field by field. */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const config = { ...DEFAULT_API_CONFIG, ...deps.config, apiKeys: { ...DEFAULT_API_CONFIG.apiKeys, ...deps.config?.apiKeys } };
-  const outbox = deps.outbox ?? createSignalOutbox({ db: deps.db, deliver: temporalFixDelivery(deps.temporal), logger: deps.logger });
+  const ingest = deps.ingest ?? createFixIngest({ db: deps.db, wake: temporalWakeup(deps.temporal), logger: deps.logger });
   const keys = deps.keys ?? createApiKeyService({ db: deps.db, logger: deps.logger, settings: config.apiKeys });
-  const routeDeps: RouteDeps = { db: deps.db, temporal: deps.temporal, config, outbox, keys };
+  const routeDeps: RouteDeps = { db: deps.db, temporal: deps.temporal, config, ingest, keys };
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   // One log line per request; headers (and so the Authorization key) are never logged.

@@ -1,4 +1,4 @@
-// API entry point: configuration, connections, listener, the outbox sweeper, graceful shutdown.
+// API entry point: configuration, connections, listener, the wake-up sweeper, graceful shutdown.
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { loadEnv } from '../infra/env.js';
@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../infra/logger.js';
 import { createDatabase } from '../db/connection.js';
 import { apiConfigFromEnv, createApp } from './app.js';
 import { createApiKeyService } from './auth.js';
-import { createSignalOutbox, startSignalSweeper, temporalFixDelivery } from './signal-outbox.js';
+import { createFixIngest, startWakeupSweeper, temporalWakeup } from './fix-ingest.js';
 
 const SWEEP_INTERVAL_MS = 5_000;
 
@@ -30,12 +30,12 @@ const connection = await connectTemporal(env.TEMPORAL_ADDRESS, logger);
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 
 const config = apiConfigFromEnv(env);
-const outbox = createSignalOutbox({ db, deliver: temporalFixDelivery(temporal), logger });
+const ingest = createFixIngest({ db, wake: temporalWakeup(temporal), logger });
 // Revocations made by any API process reach this one's key cache through Postgres LISTEN/NOTIFY.
 const keys = createApiKeyService({ db, logger, settings: config.apiKeys });
 await keys.listen(env.DATABASE_URL);
-const app = createApp({ db, temporal, logger, config, outbox, keys });
-const sweeper = startSignalSweeper(outbox, { intervalMs: SWEEP_INTERVAL_MS, logger });
+const app = createApp({ db, temporal, logger, config, ingest, keys });
+const sweeper = startWakeupSweeper(ingest, { intervalMs: SWEEP_INTERVAL_MS, logger });
 
 const server = serve({ fetch: app.fetch, port: env.PORT }, (info) => {
   logger.info({ port: info.port, docs: `http://localhost:${info.port}/docs` }, 'API listening');
@@ -48,7 +48,6 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await sweeper.stop();
-  await outbox.idle();
   await keys.close();
   await connection.close();
   await db.destroy();

@@ -1,7 +1,7 @@
 // The one Kysely `Database` interface: what the tables look like today.
 // Migrations under db/migrations are frozen in time and never import this file.
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
-import type { Anomaly, Fix, LineString, ShipmentStatus, ShipmentThresholds, StopStatus, StopType } from '../domain/types.js';
+import type { Anomaly, Fix, LineString, Milestone, ShipmentStatus, ShipmentThresholds, StopStatus, StopType } from '../domain/types.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -46,6 +46,8 @@ export interface ShipmentsTable {
   thresholds: JSONColumnType<ShipmentThresholds, ShipmentThresholds, ShipmentThresholds>;
   open_anomalies: ColumnType<string[], string[] | undefined, string[]>;
   anomalies: JSONColumnType<Anomaly[], Anomaly[] | undefined, Anomaly[]>;
+  /** The workflow's current milestones; null until it first writes them (then read from the timeline). */
+  milestones: JSONColumnType<Milestone[] | null, Milestone[] | null | undefined, Milestone[] | null>;
   last_position: JSONColumnType<Fix | null, Fix | null | undefined, Fix | null>;
   next_eta: Timestamp | null;
   cancellation: JSONColumnType<{ reason: string; at: string } | null, { reason: string; at: string } | null | undefined, { reason: string; at: string } | null>;
@@ -86,8 +88,22 @@ export interface PositionsTable {
   heading_deg: number | null;
   accuracy_m: number | null;
   temperature_c: number | null;
-  /** Outbox mark: null until the fix has been signalled to its shipment's workflow. */
-  signalled_at: Timestamp | null;
+  /** Per-shipment sequence, assigned under the shipment's ingest row lock; null for a device's unrouted fixes. */
+  seq: ColumnType<string | null, string | number | null | undefined, never>;
+}
+
+/**
+ * Per shipment: which fixes are stored, which the workflow has read, and whether a wake-up is
+ * outstanding. The API and the workflow's load meet on this row's lock.
+ */
+export interface ShipmentIngestTable {
+  shipment_id: string;
+  tenant_id: string;
+  stored_seq: ColumnType<string, string | number | undefined, string | number>;
+  loaded_seq: ColumnType<string, string | number | undefined, string | number>;
+  wake_seq: ColumnType<string, string | number | undefined, string | number>;
+  wake_sent_at: Timestamp | null;
+  wake_attempts: ColumnType<number, number | undefined, number>;
 }
 
 export interface ShipmentEventsTable {
@@ -182,6 +198,7 @@ export interface Database {
   shipments: ShipmentsTable;
   stops: StopsTable;
   positions: PositionsTable;
+  shipment_ingest: ShipmentIngestTable;
   shipment_events: ShipmentEventsTable;
   carriers: CarriersTable;
   drivers: DriversTable;

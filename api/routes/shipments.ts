@@ -23,6 +23,7 @@ import {
 import { trackCoordinates } from '../../db/repositories/positions.js';
 import {
   cancelShipmentUpdate,
+  SHIPMENT_WORKFLOW_TYPE,
   searchAttributes,
   shipmentStateQuery,
   shipmentWorkflowId,
@@ -48,7 +49,6 @@ import {
   type CreateShipmentBody,
 } from '../schemas.js';
 
-export const SHIPMENT_WORKFLOW_TYPE = 'shipmentWorkflow';
 const TRACK_MAX_POINTS = 5_000;
 
 /** Key order and whitespace never make two identical creates look different. */
@@ -161,7 +161,7 @@ async function liveView(temporal: Client, row: ShipmentRow, timeoutMs: number, l
 }
 
 async function projectionView(deps: RouteDeps, row: ShipmentRow): Promise<ShipmentView> {
-  const [stops, milestones] = await Promise.all([findStops(deps.db, row.id), findMilestones(deps.db, row.id)]);
+  const [stops, milestones] = await Promise.all([findStops(deps.db, row.id), findMilestones(deps.db, row)]);
   return toShipmentView(row, stops, milestones);
 }
 
@@ -293,7 +293,7 @@ export function shipmentRoutes(deps: RouteDeps) {
         headers: { 'retry-after': '2' },
       });
     }
-    const view = toShipmentView(row, stops, created ? [] : await findMilestones(db, row.id));
+    const view = toShipmentView(row, stops, created ? [] : await findMilestones(db, row));
     return c.json(view, created ? 201 : 200);
   });
 

@@ -3,7 +3,7 @@
 // deterministic key, rows by the workflow's monotonic projection version.
 import { sql, type Kysely } from 'kysely';
 import type { ShipmentProgress } from '../../domain/timeline.js';
-import type { Anomaly } from '../../domain/types.js';
+import type { Anomaly, Milestone } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 
 export interface ProjectionWriteResult {
@@ -48,6 +48,7 @@ export async function applyShipmentProgress(db: Kysely<Database>, progress: Ship
         // pg would send a JS array as a Postgres array literal, not JSON.
         ...(progress.anomalies ? { anomalies: sql<Anomaly[]>`${JSON.stringify(progress.anomalies)}::jsonb` } : {}),
         ...(progress.openAnomalies ? { open_anomalies: progress.openAnomalies } : {}),
+        ...(progress.milestones ? { milestones: sql<Milestone[]>`${JSON.stringify(progress.milestones)}::jsonb` } : {}),
         ...(progress.nextEta !== undefined ? { next_eta: progress.nextEta } : {}),
       })
       .where('id', '=', progress.shipmentId)

@@ -1,12 +1,12 @@
 // The whole platform in-process for end-to-end tests: a fresh database, the Temporal dev server,
-// the real shipment worker, the signal outbox with its sweeper, and the API on a real listener.
+// the real shipment worker, the fix ingest with its wake-up sweeper, and the API on a real listener.
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities/index.js';
 import { createApp } from '../../api/app.js';
 import { issueApiKey } from '../../api/auth.js';
-import { createSignalOutbox, startSignalSweeper, temporalFixDelivery } from '../../api/signal-outbox.js';
+import { createFixIngest, startWakeupSweeper, temporalWakeup } from '../../api/fix-ingest.js';
 import { createTenant } from '../../db/repositories/tenants.js';
 import type { ApiKeyRole } from '../../db/schema.js';
 import type { Logger } from '../../infra/logger.js';
@@ -32,9 +32,9 @@ export async function startInProcessStack(options: { logger: Logger; tenantName:
     activities: createActivities({ db: database.db, logger }),
   });
   const workerRun = worker.run();
-  const outbox = createSignalOutbox({ db: database.db, deliver: temporalFixDelivery(temporal.client), logger });
-  const sweeper = startSignalSweeper(outbox, { intervalMs: 1_000, logger });
-  const app = createApp({ db: database.db, temporal: temporal.client, logger, outbox });
+  const ingest = createFixIngest({ db: database.db, wake: temporalWakeup(temporal.client), logger });
+  const sweeper = startWakeupSweeper(ingest, { intervalMs: 1_000, logger });
+  const app = createApp({ db: database.db, temporal: temporal.client, logger, ingest });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });

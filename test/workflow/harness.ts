@@ -117,3 +117,15 @@ export async function isWorkflowIdle(handle: Pick<WorkflowHandle, 'fetchHistory'
       !last.activityTaskCompletedEventAttributes,
   );
 }
+
+/** Time order shuffled the way store-and-forward uploads arrive: batches of `size`, in a seeded random order. */
+export function shuffledBatches<T>(items: readonly T[], size: number, seed: number): T[][] {
+  const batches = chunk(items, size);
+  let state = seed;
+  const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  for (let i = batches.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [batches[i], batches[j]] = [batches[j]!, batches[i]!];
+  }
+  return batches;
+}

@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { createLogger } from '../../infra/logger.js';
 import { createShipmentWorker } from '../../worker/worker.js';
-import { fixesReceivedSignal, searchAttributes, shipmentStateQuery, shipmentWorkflowId } from '../../workflows/contract.js';
+import { searchAttributes, shipmentStateQuery, shipmentWorkflowId } from '../../workflows/contract.js';
 import { shipmentWorkflow } from '../../workflows/shipment.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startLocalTemporal } from '../support/temporal.js';
+import { fixPusher, type PushFixes } from '../support/ingest.js';
 import { chunk, eventually, insertShipment, insertTenant, threeStopTrip } from './harness.js';
 
 const TASK_QUEUE = 'shipments-visibility-test';
@@ -18,9 +19,11 @@ let env: TestWorkflowEnvironment;
 let database: TestDatabase;
 let worker: Worker;
 let running: Promise<void>;
+let push: PushFixes;
 
 beforeAll(async () => {
   [env, database] = await Promise.all([startLocalTemporal(), createTestDatabase()]);
+  push = fixPusher(database.db, env.client);
   const activities = createActivities({ db: database.db, logger: createLogger({ name: 'test', level: 'silent' }) });
   worker = await createShipmentWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue: TASK_QUEUE, activities });
   running = worker.run();
@@ -52,7 +55,7 @@ describe('shipment workflow visibility', () => {
 
     await eventually(() => listIds(`TenantId="${tenantId}" AND ShipmentStatus="PLANNED"`), (ids) => ids.includes(workflowId), 'PLANNED in visibility');
 
-    for (const batch of chunk(threeStopTrip(), 30)) await handle.signal(fixesReceivedSignal, { fixes: batch });
+    for (const batch of chunk(threeStopTrip(), 30)) await push(plan, batch);
     await eventually(() => handle.query(shipmentStateQuery), (view) => view.status === 'DELIVERED', 'delivery');
 
     const delivered = await eventually(
