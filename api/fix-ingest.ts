@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Database, NewPosition } from '../db/schema.js';
 import { closeIngest, findOutstandingWakeups, markWakeupResent, storeShipmentFixes } from '../db/repositories/fix-ingest.js';
 import type { Logger } from '../infra/logger.js';
+import { startPeriodic, type PeriodicJob } from '../infra/periodic.js';
 import { fixesStoredSignal } from '../workflows/contract.js';
 
 export type WakeupOutcome = 'delivered' | 'closed';
@@ -112,24 +113,6 @@ export function createFixIngest({ db, wake, logger, sweepLimit = 500, resendAfte
 }
 
 /** Runs `ingest.sweep()` every `intervalMs` (never two at once) until stopped. */
-export function startWakeupSweeper(ingest: FixIngest, options: { intervalMs: number; logger: Logger }): { stop(): Promise<void> } {
-  let stopped = false;
-  let current: Promise<unknown> = Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  const tick = () => {
-    current = ingest
-      .sweep()
-      .catch((error: unknown) => options.logger.error({ err: error }, 'wake-up sweep failed'))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, options.intervalMs).unref();
-      });
-  };
-  timer = setTimeout(tick, options.intervalMs).unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await current;
-    },
-  };
+export function startWakeupSweeper(ingest: FixIngest, options: { intervalMs: number; logger: Logger }): PeriodicJob {
+  return startPeriodic(() => ingest.sweep(), { ...options, name: 'wake-up sweep' });
 }

@@ -52,7 +52,7 @@ export interface ShipmentsTable {
   next_eta: Timestamp | null;
   cancellation: JSONColumnType<{ reason: string; at: string } | null, { reason: string; at: string } | null | undefined, { reason: string; at: string } | null>;
   /** Monotonic counter from the workflow: a retried or late write never rolls the projection back. */
-  projection_version: ColumnType<number, number | undefined, number>;
+  projection_version: ColumnType<string, number | undefined, number>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }

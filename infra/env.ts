@@ -19,6 +19,8 @@ const envSchema = z.object({
   API_KEY_CACHE_TTL_SECONDS: z.coerce.number().min(0).default(30),
   /** lastUsedAt of a key is written at most this often. */
   API_KEY_LAST_USED_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
+  /** The worker resets shipments stuck on a nondeterminism error this often (0 turns it off). */
+  REPAIR_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -61,7 +61,8 @@ export function createProjectionWriter(options: {
     const events = projection.outbox.slice();
     const upTo = changes;
     projection.dirty = false;
-    projection.version += 1;
+    // Workflow time, so versions keep rising even after the workflow is reset to an earlier point.
+    projection.version = Math.max(projection.version + 1, Date.now());
     const progress = options.snapshot(projection.version, events);
     persistShipmentProgress(progress).then(
       () => {

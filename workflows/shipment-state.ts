@@ -17,7 +17,7 @@ export interface FixClockAnchor {
 }
 
 export interface ProjectionState {
-  /** Version of the last snapshot handed to the activity; the rows only ever move forward. */
+  /** Version of the last snapshot handed to the activity (workflow time, epoch ms); the rows only ever move forward. */
   version: number;
   /** Timeline events decided but not yet persisted. */
   outbox: TimelineEvent[];

@@ -45,10 +45,13 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Milestones as the workflow decides them now: re-evaluation corrects and retracts them, so the
   // projection keeps the current list instead of reading it back from the timeline.
   await db.schema.alterTable('shipments').addColumn('milestones', 'jsonb').execute();
+  // Versions now follow workflow time (epoch ms), so they keep rising across a reset of the workflow.
+  await sql`alter table shipments alter column projection_version type bigint`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('shipments').dropColumn('milestones').execute();
+  await sql`alter table shipments alter column projection_version type integer using least(projection_version, 2147483647)::integer`.execute(db);
   await db.schema.alterTable('positions').addColumn('signalled_at', 'timestamptz').execute();
   await sql`update positions set signalled_at = received_at where shipment_id is not null`.execute(db);
   await sql`create index positions_unsignalled_idx on positions (shipment_id, id) where signalled_at is null and shipment_id is not null`.execute(db);

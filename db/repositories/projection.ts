@@ -53,13 +53,13 @@ export async function applyShipmentProgress(db: Kysely<Database>, progress: Ship
       })
       .where('id', '=', progress.shipmentId)
       .where('tenant_id', '=', progress.tenantId)
-      .where('projection_version', '<', progress.version)
+      .where('projection_version', '<', String(progress.version))
       .executeTakeFirst();
     const applied = Number(updated.numUpdatedRows) > 0;
 
     if (!applied) {
       const row = await trx.selectFrom('shipments').select('projection_version').where('id', '=', progress.shipmentId).executeTakeFirst();
-      return { applied, eventsInserted, projectionVersion: row?.projection_version };
+      return { applied, eventsInserted, ...(row ? { projectionVersion: Number(row.projection_version) } : {}) };
     }
     // Stops follow the shipments row: only a newer snapshot may overwrite them.
     for (const stop of progress.stops) {

@@ -1,6 +1,8 @@
 // Shared set-up for the workflow tests: a tenant and shipment rows as the API's create writes
 // them, a three-stop plan near Lyon, its trip, and a polling helper for eventual state.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Kysely } from 'kysely';
@@ -128,4 +130,10 @@ export function shuffledBatches<T>(items: readonly T[], size: number, seed: numb
     [batches[i], batches[j]] = [batches[j]!, batches[i]!];
   }
   return batches;
+}
+
+/** A saved history's JSON (`temporal workflow show -o json`, or historyToJSON), gzipped or not. */
+export function loadHistory(path: string): unknown {
+  const raw = readFileSync(path);
+  return JSON.parse((path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8'));
 }
