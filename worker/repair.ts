@@ -11,13 +11,16 @@
 // number of workers may run this loop.
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto, { type temporal as protos } from '@temporalio/proto';
 import Long from 'long';
 import type { Logger } from '../infra/logger.js';
 import { startPeriodic, type PeriodicJob } from '../infra/periodic.js';
 import { SHIPMENT_WORKFLOW_TYPE } from '../workflows/contract.js';
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+// CommonJS module: its namespace comes through the default export under ESM.
+const { temporal } = proto;
+
+type HistoryEvent = protos.api.history.v1.IHistoryEvent;
 const EventType = temporal.api.enums.v1.EventType;
 const NONDETERMINISTIC = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR;
 
@@ -51,7 +54,7 @@ export async function repairShipment(client: Client, workflowId: string, runId: 
   const resetTo = resetPointOf(history.events ?? []);
   if (resetTo === undefined) return undefined;
   const requestId = createHash('sha256').update(`${workflowId}/${runId}/${resetTo}`).digest('hex').slice(0, 32);
-  const response: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse = await client.workflowService.resetWorkflowExecution({
+  const response: protos.api.workflowservice.v1.IResetWorkflowExecutionResponse = await client.workflowService.resetWorkflowExecution({
     namespace: client.options.namespace,
     workflowExecution: { workflowId, runId },
     reason: `nondeterminism: reset to workflow task ${resetTo} and re-run on the current code (worker/repair.ts)`,

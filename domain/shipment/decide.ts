@@ -159,7 +159,7 @@ export function decideFixes(state: DecisionState, fixes: readonly Fix[], ctx: De
   next = count(next, { tooLate: batch.late.length, applied: batch.fresh.length });
   const ruleEvents: RuleEvent[] = [];
   for (const fix of batch.fresh) {
-    const reevaluation = beforeFix(next.reevaluation, next.rules, fix.recordedAt);
+    const reevaluation = beforeFix(next.reevaluation, next.rules);
     const step = applyFixInOrder(next.rules, fix, ctx);
     next = { ...next, rules: step.rules, reevaluation };
     ruleEvents.push(...step.events);

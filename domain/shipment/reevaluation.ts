@@ -7,8 +7,9 @@
 // events (domain/shipment/timeline.ts), never silent rewrites.
 //
 // Bounded: checkpoints older than REWIND_HORIZON_MIN of fix time, or with more than
-// MAX_REREAD_FIXES fixes after them, are dropped. A fix older than the oldest checkpoint is kept in
-// the track but changes no decision (counted as `tooLate`).
+// MAX_REREAD_FIXES fixes after them, are dropped when the next one is taken, so a rewind reaches
+// back at most the horizon plus one interval. A fix older than the oldest checkpoint is kept in the
+// track but changes no decision (counted as `tooLate`).
 import type { Fix, MilestoneType } from '../types.js';
 import {
   applyDeadlines,
@@ -28,8 +29,8 @@ export interface Checkpoint {
   /** Every fix up to and including this fix time is in `rules`; absent: before the first fix. */
   at?: string;
   rules: RuleState;
-  /** Fixes applied since: what a rewind to here would read back. */
-  fixesAfter: number;
+  /** `fixesApplied` when it was taken: fixes since then are what a rewind to here would read back. */
+  fixIndex: number;
 }
 
 export type JournalInput =
@@ -46,15 +47,21 @@ export interface JournalEntry {
 export interface ReevaluationState {
   checkpoints: Checkpoint[];
   journal: JournalEntry[];
+  /** Fixes applied in order so far (re-runs included). */
+  fixesApplied: number;
 }
 
-export const initialReevaluationState = (rules: RuleState): ReevaluationState => ({ checkpoints: [{ rules, fixesAfter: 0 }], journal: [] });
+export const initialReevaluationState = (rules: RuleState): ReevaluationState => ({ checkpoints: [{ rules, fixIndex: 0 }], journal: [], fixesApplied: 0 });
+
+/** Fixes applied since the checkpoint was taken. */
+export const fixesAfter = (state: ReevaluationState, checkpoint: Checkpoint): number => state.fixesApplied - checkpoint.fixIndex;
 
 const msOf = (at: string | undefined): number => (at === undefined ? Number.NEGATIVE_INFINITY : Date.parse(at));
 
 /**
  * Keeps what a rewind may still need, measured from `latestFixAt`: a checkpoint is as old as its
- * fix time (the first one, taken before any fix, as old as the checkpoint after it).
+ * fix time (the first one, taken before any fix, as old as the checkpoint after it). Runs when a
+ * checkpoint is taken, so its cost is per checkpoint, not per fix.
  */
 function prune(state: ReevaluationState, latestFixAt: string): ReevaluationState {
   const horizonMs = Date.parse(latestFixAt) - REWIND_HORIZON_MIN * 60_000;
@@ -62,22 +69,22 @@ function prune(state: ReevaluationState, latestFixAt: string): ReevaluationState
     const at = state.checkpoints[index]!.at ?? state.checkpoints[index + 1]?.at;
     return at === undefined ? Number.POSITIVE_INFINITY : Date.parse(at);
   };
-  const checkpoints = state.checkpoints.filter((c, index) => c.fixesAfter <= MAX_REREAD_FIXES && ageMs(index) >= horizonMs);
+  const checkpoints = state.checkpoints.filter((c, index) => fixesAfter(state, c) <= MAX_REREAD_FIXES && ageMs(index) >= horizonMs);
   const oldest = checkpoints[0];
   const journal = oldest ? state.journal.filter((e) => msOf(e.afterFixAt) >= msOf(oldest.at)) : [];
-  return { checkpoints, journal };
+  return { ...state, checkpoints, journal };
 }
 
 /**
- * Before a fix at `fixAt` is applied in order: counts it for every checkpoint, and takes a new
- * checkpoint of `rules` (everything up to the previous fix) when the last one is old enough.
+ * Before a fix is applied in order: takes a checkpoint of `rules` (everything up to the previous
+ * fix) when the last one is old enough, and counts the fix.
  */
-export function beforeFix(state: ReevaluationState, rules: RuleState, fixAt: string): ReevaluationState {
+export function beforeFix(state: ReevaluationState, rules: RuleState): ReevaluationState {
+  const counted = { ...state, fixesApplied: state.fixesApplied + 1 };
   const last = state.checkpoints.at(-1);
   const lastFixAt = rules.tracking.lastFixAt;
-  const due = !last || (lastFixAt !== undefined && msOf(lastFixAt) - msOf(last.at) >= CHECKPOINT_EVERY_MIN * 60_000);
-  const checkpoints = [...state.checkpoints, ...(due ? [{ at: lastFixAt, rules, fixesAfter: 0 }] : [])].map((c) => ({ ...c, fixesAfter: c.fixesAfter + 1 }));
-  return prune({ ...state, checkpoints }, fixAt);
+  if (lastFixAt === undefined || (last && msOf(lastFixAt) - msOf(last.at) < CHECKPOINT_EVERY_MIN * 60_000 && fixesAfter(state, last) < MAX_REREAD_FIXES)) return counted;
+  return prune({ ...counted, checkpoints: [...state.checkpoints, { at: lastFixAt, rules, fixIndex: state.fixesApplied }] }, lastFixAt);
 }
 
 /** Remembers a non-fix input where it was applied, for re-runs. */
@@ -116,7 +123,7 @@ export function rerun(state: ReevaluationState, from: Checkpoint, fixes: readonl
   const fromMs = msOf(from.at);
   const sorted = [...fixes].filter((f) => Date.parse(f.recordedAt) > fromMs).sort((a, b) => Date.parse(a.recordedAt) - Date.parse(b.recordedAt));
   const pending = state.journal.filter((e) => msOf(e.afterFixAt) >= fromMs).sort((a, b) => msOf(a.afterFixAt) - msOf(b.afterFixAt));
-  let reevaluation: ReevaluationState = { checkpoints: [...state.checkpoints.filter((c) => msOf(c.at) < fromMs), { ...from, fixesAfter: 0 }], journal: state.journal };
+  let reevaluation: ReevaluationState = { checkpoints: [...state.checkpoints.filter((c) => msOf(c.at) < fromMs), { ...from, fixIndex: state.fixesApplied }], journal: state.journal, fixesApplied: state.fixesApplied };
   let rules = from.rules;
   let next = 0;
   const drainJournal = (uptoMs: number) => {
@@ -124,7 +131,7 @@ export function rerun(state: ReevaluationState, from: Checkpoint, fixes: readonl
   };
   for (const fix of sorted) {
     drainJournal(Date.parse(fix.recordedAt));
-    reevaluation = beforeFix(reevaluation, rules, fix.recordedAt);
+    reevaluation = beforeFix(reevaluation, rules);
     rules = applyFixInOrder(rules, fix, ctx).rules;
   }
   drainJournal(Number.POSITIVE_INFINITY);
