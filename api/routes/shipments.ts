@@ -23,6 +23,7 @@ import {
 import { trackCoordinates } from '../../db/repositories/positions.js';
 import {
   cancelShipmentUpdate,
+  SHIPMENT_WORKFLOW_TYPE,
   searchAttributes,
   shipmentStateQuery,
   shipmentWorkflowId,
@@ -48,7 +49,6 @@ import {
   type CreateShipmentBody,
 } from '../schemas.js';
 
-export const SHIPMENT_WORKFLOW_TYPE = 'shipmentWorkflow';
 const TRACK_MAX_POINTS = 5_000;
 
 /** Key order and whitespace never make two identical creates look different. */

@@ -13,13 +13,14 @@ import type { Fix, ShipmentPlan } from '../../domain/types.js';
 import { createLogger } from '../../infra/logger.js';
 import { bundleShipmentWorkflows, createShipmentWorker } from '../../worker/worker.js';
 import {
+  CANCEL_FAILURES,
   cancelShipmentUpdate,
   fixesReceivedSignal,
   shipmentStateQuery,
   shipmentWorkflowId,
   type ShipmentWorkflowSettings,
 } from '../../workflows/contract.js';
-import { shipmentWorkflow, ALREADY_DELIVERED_FAILURE } from '../../workflows/shipment.js';
+import { shipmentWorkflow } from '../../workflows/shipment.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startTimeSkippingTemporal } from '../support/temporal.js';
 import { chunk, eventually, insertShipment, insertTenant, isWorkflowIdle, THREE_STOPS, threeStopTrip } from './harness.js';
@@ -197,7 +198,7 @@ describe('shipment workflow', () => {
     expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
     const cause = (error as WorkflowUpdateFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
-    expect((cause as ApplicationFailure).type).toBe(ALREADY_DELIVERED_FAILURE);
+    expect((cause as ApplicationFailure).type).toBe(CANCEL_FAILURES.alreadyDelivered);
     expect((cause as ApplicationFailure).message).toMatch(/delivered and can no longer be cancelled/);
 
     const blank = await handle.executeUpdate(cancelShipmentUpdate, { args: [{ reason: ' ' }] }).catch((e: unknown) => e);
