@@ -5,7 +5,7 @@ import { sql, type Kysely } from 'kysely';
 import type { ActualArrival, EtaPredictionRecord } from '../../domain/eta/index.js';
 import type { Fix } from '../../domain/types.js';
 import type { Database } from '../schema.js';
-import { iso } from './shipments.js';
+import { iso } from '../../infra/encoding.js';
 
 export interface EtaPredictionRow {
   tenantId: string;
