@@ -118,7 +118,7 @@ export interface StopProgress extends StopPlan {
   eta?: string;
 }
 
-/** The shipment as clients see it (DESIGN §4 "Shipment state"). */
+/** The shipment as clients see it: the v1 API's shipment state. */
 export interface ShipmentView extends Assignment {
   id: string;
   reference: string;

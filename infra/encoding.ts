@@ -8,7 +8,7 @@ export function iso(value: Date | string): string {
 }
 
 /** Key order and whitespace never make two identical bodies look different; undefined fields are left out. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)

@@ -171,7 +171,7 @@ export interface TemporalDevServerOptions {
 
 /**
  * Arguments for `temporal server start-dev`. The SQLite pragmas trade durability on power loss for
- * about 3x the signal throughput (DESIGN §5). Registering search attributes that already exist with
+ * about 3x the signal throughput (measured: README, "What `synchronous=off` trades"). Registering search attributes that already exist with
  * the same type is a no-op on restart, so the same command serves the first and every later start.
  */
 export function temporalDevServerArgs(options: TemporalDevServerOptions): string[] {

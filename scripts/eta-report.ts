@@ -1,6 +1,6 @@
 // ETA accuracy, model versus the naive baseline: mean absolute error and share within ±15 min at
-// 30 min, 1 h, 2 h and 4 h before the real arrival. Prints a table and saves the JSON under
-// bench/results/.
+// 30 min, 1 h, 2 h and 4 h before the real arrival. Prints a table; `--out <folder>` also saves
+// the JSON there (e.g. bench/results).
 //
 //   npm run eta:report                          # delivered shipments in DATABASE_URL
 //   npm run eta:report -- --tenant <tenantId>   # one tenant's
@@ -14,7 +14,6 @@ import { createDatabase } from '../db/connection.js';
 import { loadAccuracyData } from '../db/repositories/eta.js';
 import { computeEtaAccuracy, type AccuracyStats, type EtaAccuracyReport } from '../domain/eta/index.js';
 import { loadEnv } from '../infra/env.js';
-import { PROJECT_ROOT } from '../infra/tools.js';
 import { simulateEtaData } from '../simulator/eta-replay.js';
 
 export interface EtaReportFile {
@@ -87,11 +86,13 @@ async function main(): Promise<void> {
   const simulate = values.simulate === undefined ? undefined : Number(values.simulate);
   if (simulate !== undefined && !(Number.isInteger(simulate) && simulate > 0)) throw new Error('--simulate takes a positive number of trips');
   const file = await buildEtaReport({ simulate, seed: values.seed, tenantId: values.tenant, since: values.since });
-  const folder = resolve(values.out ?? join(PROJECT_ROOT, 'bench', 'results'));
+  process.stdout.write(`${formatEtaReport(file)}\n`);
+  if (!values.out) return;
+  const folder = resolve(values.out);
   mkdirSync(folder, { recursive: true });
   const path = join(folder, `eta-report-${file.source}-${file.generatedAt.replace(/[:.]/g, '-')}.json`);
   writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`);
-  process.stdout.write(`${formatEtaReport(file)}\n\nsaved ${path}\n`);
+  process.stdout.write(`\nsaved ${path}\n`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {

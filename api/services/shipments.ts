@@ -71,7 +71,7 @@ function stopRows(tenantId: string, shipmentId: string, body: CreateShipmentBody
 }
 
 /** What the workflow is started with: the shipment as created, which never changes (the assignment may). */
-export function shipmentPlan(row: ShipmentRow, stops: StopRow[]): ShipmentPlan {
+function shipmentPlan(row: ShipmentRow, stops: StopRow[]): ShipmentPlan {
   return {
     tenantId: row.tenant_id,
     shipmentId: row.id,

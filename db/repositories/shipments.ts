@@ -120,6 +120,19 @@ export async function listTimeline(
   return { items: items.map(({ cursor_at: _cursor, ...row }) => row), nextCursor };
 }
 
+/** What a shipment's full view and its list entry both start with. */
+function shipmentHeader(row: ShipmentRow) {
+  return {
+    id: row.id,
+    reference: row.reference,
+    status: row.status,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    workflowId: row.workflow_id,
+    ...assignment(row),
+  };
+}
+
 function assignment(row: ShipmentRow) {
   return {
     ...(row.carrier_id ? { carrierId: row.carrier_id } : {}),
@@ -142,7 +155,7 @@ export function toStopPlan(stop: StopRow): StopPlan {
   };
 }
 
-export function toStopProgress(stop: StopRow): StopProgress {
+function toStopProgress(stop: StopRow): StopProgress {
   return {
     ...toStopPlan(stop),
     status: stop.status,
@@ -155,13 +168,7 @@ export function toStopProgress(stop: StopRow): StopProgress {
 /** The shipment as the projection knows it: used when the workflow has closed or cannot answer. */
 export function toShipmentView(row: ShipmentRow, stops: StopRow[], milestones: Milestone[]): ShipmentView {
   return {
-    id: row.id,
-    reference: row.reference,
-    status: row.status,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
-    workflowId: row.workflow_id,
-    ...assignment(row),
+    ...shipmentHeader(row),
     stops: stops.map(toStopProgress),
     ...(row.route ? { route: row.route } : {}),
     ...(row.last_position ? { lastPosition: row.last_position } : {}),
@@ -174,13 +181,7 @@ export function toShipmentView(row: ShipmentRow, stops: StopRow[], milestones: M
 
 export function toShipmentSummary(row: ShipmentRow) {
   return {
-    id: row.id,
-    reference: row.reference,
-    status: row.status,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
-    workflowId: row.workflow_id,
-    ...assignment(row),
+    ...shipmentHeader(row),
     openAnomalies: row.open_anomalies,
     ...(row.last_position ? { lastPosition: row.last_position } : {}),
     ...(row.next_eta ? { eta: iso(row.next_eta) } : {}),

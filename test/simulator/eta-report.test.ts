@@ -55,4 +55,16 @@ describe('eta:report on simulated trips', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it('saves nothing without --out, so a run does not dirty the tree', { timeout: 120_000 }, () => {
+    const results = join(PROJECT_ROOT, 'bench', 'results');
+    const before = readdirSync(results);
+    const stdout = execFileSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts/eta-report.ts'), '--simulate', '2', '--seed', 'eta-test'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+    });
+    expect(stdout).toMatch(/ETA accuracy over \d+ delivered simulated trips/);
+    expect(stdout).not.toMatch(/saved /);
+    expect(readdirSync(results)).toEqual(before);
+  });
 });

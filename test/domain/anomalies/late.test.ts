@@ -1,7 +1,7 @@
 // LATE: an ETA past window end + tolerance, or the window ending without arrival.
 import { describe, expect, it } from 'vitest';
 import { nextAnomalyDeadline } from '../../../domain/anomalies/index.js';
-import { at, road, pickup, context, fix, arrived, departed, eta, Run } from './harness.js';
+import { at, road, context, fix, arrived, departed, eta, Run } from './harness.js';
 
 describe('LATE', () => {
   // Customer window ends at 240, tolerance 15: limit 255. Recovery hysteresis 10 min.

@@ -1,6 +1,6 @@
 // LONG_DWELL: at a stop longer than planned dwell + tolerance (or longDwellMin without a plan).
 import { describe, expect, it } from 'vitest';
-import { at, road, hub, context, fix, arrived, departed, Run } from './harness.js';
+import { at, road, context, fix, arrived, departed, Run } from './harness.js';
 
 describe('LONG_DWELL', () => {
   // Pickup plans 45 min + 30 min tolerance = 75 min; the hub plans none, so longDwellMin (120) applies.

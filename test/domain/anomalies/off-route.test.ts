@@ -1,7 +1,7 @@
 // OFF_ROUTE: consecutive fixes outside the corridor of the planned route, with re-entry hysteresis.
 import { describe, expect, it } from 'vitest';
 import type { Fix, StopPlan } from '../../../domain/types.js';
-import { at, road, pickup, hub, customer, route, context, fix, Run, underway } from './harness.js';
+import { at, road, pickup, hub, customer, context, fix, Run, underway } from './harness.js';
 
 describe('OFF_ROUTE', () => {
   // Corridor 1000 m, re-entry 700 m, 3 consecutive fixes.

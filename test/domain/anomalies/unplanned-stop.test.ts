@@ -1,7 +1,7 @@
 // UNPLANNED_STOP: stationary outside every geofence for unplannedStopMin.
 import { describe, expect, it } from 'vitest';
 import { type AnomalyInput } from '../../../domain/anomalies/index.js';
-import { at, road, hub, context, fix, Run, underway } from './harness.js';
+import { at, road, context, fix, Run, underway } from './harness.js';
 
 describe('UNPLANNED_STOP', () => {
   const ctx = context();
