@@ -2,7 +2,7 @@
 // 30 min, 1 h, 2 h and 4 h before the real arrival. Prints a table; `--out <folder>` also saves
 // the JSON there (e.g. bench/results).
 //
-//   npm run eta:report                          # delivered shipments in DATABASE_URL
+//   npm run eta:report                          # delivered shipments in DATABASE_URL, else npm start's database
 //   npm run eta:report -- --tenant <tenantId>   # one tenant's
 //   npm run eta:report -- --simulate 60         # 60 simulated trips replayed through the real
 //                                               # prediction code; no database or server needed
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createDatabase } from '../db/connection.js';
 import { loadAccuracyData } from '../db/repositories/eta.js';
 import { computeEtaAccuracy, type AccuracyStats, type EtaAccuracyReport } from '../domain/eta/index.js';
-import { loadEnv } from '../infra/env.js';
+import { redactUrl, toolDatabase } from '../infra/runtime.js';
 import { simulateEtaData } from '../simulator/eta-replay.js';
 
 export interface EtaReportFile {
@@ -62,7 +62,7 @@ export async function buildEtaReport(options: { simulate?: number; seed?: string
       report: computeEtaAccuracy(data.predictions, data.arrivals),
     };
   }
-  const db = createDatabase(options.databaseUrl ?? loadEnv().DATABASE_URL, { max: 2 });
+  const db = createDatabase(options.databaseUrl ?? reportDatabaseUrl(), { max: 2 });
   try {
     const data = await loadAccuracyData(db, { tenantId: options.tenantId, since: options.since });
     return {
@@ -76,6 +76,14 @@ export async function buildEtaReport(options: { simulate?: number; seed?: string
   } finally {
     await db.destroy();
   }
+}
+
+/** DATABASE_URL, else the database of the running `npm start`; stderr says which. */
+function reportDatabaseUrl(): string {
+  const database = toolDatabase();
+  if ('problem' in database) throw new Error(database.problem);
+  process.stderr.write(`eta:report: database ${redactUrl(database.url)}, from ${database.source}\n`);
+  return database.url;
 }
 
 async function main(): Promise<void> {
