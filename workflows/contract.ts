@@ -3,7 +3,11 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Fix, ShipmentPlan, ShipmentThresholds, ShipmentView } from '../domain/types.js';
+import type * as shipmentWorkflows from './index.js';
 
+/** The workflow type clients start by name; `satisfies` keeps it the name of a registered workflow. */
+export const SHIPMENT_WORKFLOW_TYPE = 'shipmentWorkflow' satisfies keyof typeof shipmentWorkflows;
+/** The default task queue of the worker and the API (TEMPORAL_TASK_QUEUE overrides it). */
 export const SHIPMENT_TASK_QUEUE = 'shipments';
 
 /** Business-keyed id: a repeated create for the same shipment can never start a second workflow. */
@@ -24,6 +28,12 @@ export interface CancelRequest {
 export const fixesReceivedSignal = defineSignal<[FixBatch]>('fixesReceived');
 export const shipmentStateQuery = defineQuery<ShipmentView>('shipmentState');
 export const cancelShipmentUpdate = defineUpdate<ShipmentView, [CancelRequest]>('cancelShipment');
+
+/** ApplicationFailure types the cancel Update is rejected with; the API answers 409. */
+export const CANCEL_FAILURES = {
+  alreadyDelivered: 'ShipmentAlreadyDelivered',
+  invalid: 'InvalidCancelRequest',
+} as const;
 
 /** A change of the shipment's fleet assignment: absent fields stay as they are, null clears one. */
 export interface AssignmentChange {

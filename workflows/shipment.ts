@@ -51,6 +51,7 @@ import { timelineEventKey, type ShipmentProgress, type TimelineEvent } from '../
 import type { Anomaly, Assignment, Fix, Milestone, ShipmentPlan, ShipmentView, StopPlan } from '../domain/types.js';
 import {
   ASSIGNMENT_FAILURES,
+  CANCEL_FAILURES,
   cancelShipmentUpdate,
   DEFAULT_WORKFLOW_SETTINGS,
   DELIVERY_EVENT_REFUSED,
@@ -120,9 +121,6 @@ interface EtaState {
   /** Latest model ETA per stop; only PENDING stops show theirs. */
   stops: { sequence: number; eta: string }[];
 }
-
-export const ALREADY_DELIVERED_FAILURE = 'ShipmentAlreadyDelivered';
-export const INVALID_CANCEL_FAILURE = 'InvalidCancelRequest';
 
 interface Counters {
   fixesApplied: number;
@@ -524,7 +522,7 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     if (state.tracking.status === 'DELIVERED') {
       throw ApplicationFailure.nonRetryable(
         `shipment ${plan.reference} was delivered and can no longer be cancelled`,
-        ALREADY_DELIVERED_FAILURE,
+        CANCEL_FAILURES.alreadyDelivered,
       );
     }
   }
@@ -555,7 +553,7 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
     {
       validator: (request: CancelRequest) => {
         if (typeof request?.reason !== 'string' || request.reason.trim() === '') {
-          throw ApplicationFailure.nonRetryable('a cancellation needs a non-empty reason', INVALID_CANCEL_FAILURE);
+          throw ApplicationFailure.nonRetryable('a cancellation needs a non-empty reason', CANCEL_FAILURES.invalid);
         }
         rejectIfDelivered();
       },

@@ -1,27 +1,27 @@
 // The shipment workflow on the time-skipping test server, with a real worker in-process
 // running the real activities against a real, freshly migrated Postgres database.
 import { WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-// The SDK exports this encoder for tests that register search attributes (see its source comment).
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities, type ShipmentActivities } from '../../activities/index.js';
+import type { ShipmentActivities } from '../../activities/index.js';
 import { applyFixes, initialTrackingState } from '../../domain/milestones.js';
 import type { ShipmentProgress } from '../../domain/timeline.js';
 import type { Fix, ShipmentPlan } from '../../domain/types.js';
-import { createLogger } from '../../infra/logger.js';
-import { bundleShipmentWorkflows, createShipmentWorker } from '../../worker/worker.js';
+import { bundleShipmentWorkflows } from '../../worker/worker.js';
 import {
+  CANCEL_FAILURES,
   cancelShipmentUpdate,
   fixesReceivedSignal,
   shipmentStateQuery,
   shipmentWorkflowId,
   type ShipmentWorkflowSettings,
 } from '../../workflows/contract.js';
-import { shipmentWorkflow, ALREADY_DELIVERED_FAILURE } from '../../workflows/shipment.js';
+import { shipmentWorkflow } from '../../workflows/shipment.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startTimeSkippingTemporal } from '../support/temporal.js';
+import { startShipmentWorker, type RunningShipmentWorker } from '../support/worker.js';
 import { chunk, eventually, insertShipment, insertTenant, isWorkflowIdle, THREE_STOPS, threeStopTrip } from './harness.js';
 
 const TASK_QUEUE = 'shipments-workflow-test';
@@ -29,8 +29,7 @@ const SETTINGS: ShipmentWorkflowSettings = { deliveryGraceMs: 6 * 60 * 60 * 1000
 
 let env: TestWorkflowEnvironment;
 let database: TestDatabase;
-let worker: Worker;
-let running: Promise<void>;
+let worker: RunningShipmentWorker;
 let tenantId: string;
 let realActivities: ShipmentActivities;
 /** Every snapshot the worker persisted, per shipment, in call order. */
@@ -41,23 +40,27 @@ const cancelGates = new Map<string, Promise<void>>();
 beforeAll(async () => {
   [env, database] = await Promise.all([startTimeSkippingTemporal(), createTestDatabase()]);
   tenantId = await insertTenant(database.db);
-  realActivities = createActivities({ db: database.db, logger: createLogger({ name: 'test', level: 'silent' }) });
-  const activities: ShipmentActivities = {
-    ...realActivities,
-    async persistShipmentProgress(progress) {
-      const gate = progress.status === 'CANCELLED' ? cancelGates.get(progress.shipmentId) : undefined;
-      if (gate) await gate;
-      persisted.set(progress.shipmentId, [...(persisted.get(progress.shipmentId) ?? []), progress]);
-      return realActivities.persistShipmentProgress(progress);
+  worker = await startShipmentWorker({
+    temporal: env,
+    db: database.db,
+    taskQueue: TASK_QUEUE,
+    activities: (real) => {
+      realActivities = real;
+      return {
+        ...real,
+        async persistShipmentProgress(progress) {
+          const gate = progress.status === 'CANCELLED' ? cancelGates.get(progress.shipmentId) : undefined;
+          if (gate) await gate;
+          persisted.set(progress.shipmentId, [...(persisted.get(progress.shipmentId) ?? []), progress]);
+          return real.persistShipmentProgress(progress);
+        },
+      };
     },
-  };
-  worker = await createShipmentWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue: TASK_QUEUE, activities });
-  running = worker.run();
+  });
 });
 
 afterAll(async () => {
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   await database?.drop();
 });
@@ -197,7 +200,7 @@ describe('shipment workflow', () => {
     expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
     const cause = (error as WorkflowUpdateFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
-    expect((cause as ApplicationFailure).type).toBe(ALREADY_DELIVERED_FAILURE);
+    expect((cause as ApplicationFailure).type).toBe(CANCEL_FAILURES.alreadyDelivered);
     expect((cause as ApplicationFailure).message).toMatch(/delivered and can no longer be cancelled/);
 
     const blank = await handle.executeUpdate(cancelShipmentUpdate, { args: [{ reason: ' ' }] }).catch((e: unknown) => e);
