@@ -2,31 +2,23 @@
 // fixes, the lane's historical speed), predicts with the model and the naive baseline, stores
 // both so accuracy can be measured, and returns the model's per-stop ETAs to the workflow.
 import type { Kysely } from 'kysely';
-import { historicalSpeed, insertEtaPredictions, laneKey, laneOf, recentShipmentFixes, type EtaPredictionRow, type HistoricalSpeed } from '../db/repositories/eta.js';
-import { findStops, toStopProgress } from '../db/repositories/shipments.js';
-import type { Database } from '../db/schema.js';
 import {
-  BREAK_RULES,
-  DEFAULT_ETA_MODEL,
-  predictEta,
-  predictEtaBaseline,
-  type EtaModel,
-  type EtaPrediction,
-  type EtaPredictionDetail,
-  type EtaStop,
-} from '../domain/eta/index.js';
-import { distanceM } from '../domain/geo.js';
-import type { Fix, LatLon, LineString, StopStatus } from '../domain/types.js';
+  findEtaPlan,
+  historicalSpeed,
+  insertEtaPredictions,
+  laneKey,
+  laneOf,
+  recentShipmentFixes,
+  type EtaPredictionRow,
+  type HistoricalSpeed,
+} from '../db/repositories/eta.js';
+import type { Database } from '../db/schema.js';
+import { BREAK_LOOKBACK_MIN, DEFAULT_ETA_MODEL, predictBoth, type EtaModel, type EtaPlan, type EtaProgress } from '../domain/eta/index.js';
 import type { Logger } from '../infra/logger.js';
 
-export interface EtaRequest {
+export interface EtaRequest extends EtaProgress {
   tenantId: string;
   shipmentId: string;
-  /** Fix time of the position: the prediction's clock. */
-  predictedAt: string;
-  position: LatLon;
-  /** The workflow's stop progress; the plan itself is read from the projection (it never changes). */
-  stops: { sequence: number; status: StopStatus; arrivedAt?: string }[];
 }
 
 export interface EtaResult {
@@ -50,77 +42,6 @@ export interface EtaActivityDependencies {
   now?: () => number;
 }
 
-export interface EtaPlan {
-  stops: EtaStop[];
-  route?: LineString;
-}
-
-const EU_BREAK = BREAK_RULES.EU_561_2006!;
-/** Fixes read back for the break estimate: a full driving period plus its break. */
-export const BREAK_LOOKBACK_MIN = EU_BREAK.maxDrivingMin + EU_BREAK.breakMin;
-
-/**
- * Driving minutes since the driver's last break, read from the fixes (no ELD data here): walking
- * back from `at`, pairs moving at least 5 km/h add their time; a stationary stretch or a silence
- * as long as a break ends the walk. Without this the model assumes a rested driver and misses
- * the break a long leg still needs.
- */
-export function drivingMinSinceBreak(fixes: readonly Fix[], at: string, breakMin: number = EU_BREAK.breakMin): number {
-  const endMs = Date.parse(at);
-  const timed = fixes
-    .map((fix) => ({ fix, ms: Date.parse(fix.recordedAt) }))
-    .filter(({ ms }) => ms <= endMs)
-    .sort((a, b) => a.ms - b.ms);
-  let driving = 0;
-  let stationaryMin = 0;
-  for (let i = timed.length - 1; i > 0; i -= 1) {
-    const b = timed[i]!;
-    const a = timed[i - 1]!;
-    const minutes = (b.ms - a.ms) / 60_000;
-    if (minutes >= breakMin) break;
-    const speed = a.fix.speedKmh !== undefined && b.fix.speedKmh !== undefined ? (a.fix.speedKmh + b.fix.speedKmh) / 2 : undefined;
-    const moving = (speed ?? distanceM(a.fix, b.fix) / 1000 / (minutes / 60)) >= DEFAULT_ETA_MODEL.movingSpeedKmh;
-    if (moving) {
-      driving += minutes;
-      stationaryMin = 0;
-    } else {
-      stationaryMin += minutes;
-      if (stationaryMin >= breakMin) break;
-    }
-  }
-  return driving;
-}
-
-/**
- * What the activity predicts, without the I/O: the model and the naive baseline from one
- * position, the plan with the workflow's progress, the truck's recent fixes and the lane's
- * historical speed. The accuracy report's simulation calls it the same way.
- */
-export function predictBoth(input: {
-  plan: EtaPlan;
-  request: Pick<EtaRequest, 'predictedAt' | 'position' | 'stops'>;
-  recentFixes: readonly Fix[];
-  historicalSpeedKmh?: number;
-}): { model: EtaPredictionDetail; baseline: EtaPrediction } {
-  const { plan, request } = input;
-  const progress = new Map(request.stops.map((s) => [s.sequence, s]));
-  const stops: EtaStop[] = plan.stops.map((stop) => {
-    const p = progress.get(stop.sequence);
-    return { ...stop, status: p?.status ?? 'PENDING', ...(p?.arrivedAt ? { arrivedAt: p.arrivedAt } : {}) };
-  });
-  const model = predictEta({
-    at: request.predictedAt,
-    position: request.position,
-    stops,
-    ...(plan.route ? { route: plan.route } : {}),
-    recentFixes: input.recentFixes,
-    drivingMinSinceBreak: drivingMinSinceBreak(input.recentFixes, request.predictedAt),
-    ...(input.historicalSpeedKmh !== undefined ? { historicalSpeedKmh: input.historicalSpeedKmh } : {}),
-  });
-  const baseline = predictEtaBaseline({ at: request.predictedAt, position: request.position, stops });
-  return { model, baseline };
-}
-
 const PLAN_CACHE_SIZE = 1_000;
 
 export function createEtaActivities({ db, logger, historyTtlMs = 10 * 60_000, now = Date.now }: EtaActivityDependencies) {
@@ -131,10 +52,8 @@ export function createEtaActivities({ db, logger, historyTtlMs = 10 * 60_000, no
   async function loadPlan(tenantId: string, shipmentId: string): Promise<EtaPlan | undefined> {
     const cached = plans.get(shipmentId);
     if (cached) return cached;
-    const row = await db.selectFrom('shipments').select(['route']).where('id', '=', shipmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
-    if (!row) return undefined;
-    const stops = (await findStops(db, shipmentId)).map(toStopProgress).map(({ status: _s, arrivedAt: _a, departedAt: _d, eta: _e, ...plan }) => plan);
-    const plan: EtaPlan = { stops, ...(row.route ? { route: row.route } : {}) };
+    const plan = await findEtaPlan(db, tenantId, shipmentId);
+    if (!plan) return undefined;
     if (plans.size >= PLAN_CACHE_SIZE) plans.delete(plans.keys().next().value!);
     plans.set(shipmentId, plan);
     return plan;
@@ -171,7 +90,7 @@ export function createEtaActivities({ db, logger, historyTtlMs = 10 * 60_000, no
         laneSpeed(request.tenantId, request.shipmentId, plan),
         recentShipmentFixes(db, request.shipmentId, windowStart, request.predictedAt),
       ]);
-      const { model, baseline } = predictBoth({ plan, request, recentFixes, ...(history ? { historicalSpeedKmh: history.speedKmh } : {}) });
+      const { model, baseline } = predictBoth({ plan, progress: request, recentFixes, ...(history ? { historicalSpeedKmh: history.speedKmh } : {}) });
       const rows: EtaPredictionRow[] = [
         ...model.stops.map((s) => ({ source: 'model' as const, stopSequence: s.sequence, predictedArrival: s.eta, model: model.model, speedKmh: model.speedKmh })),
         ...baseline.stops.map((s) => ({ source: 'baseline' as const, stopSequence: s.sequence, predictedArrival: s.eta, model: baseline.model, speedKmh: baseline.speedKmh })),

@@ -1,9 +1,6 @@
 // Request and response schemas: the same zod objects validate requests and generate /openapi.json.
 import { z } from '@hono/zod-openapi';
-import { SHIPMENT_STATUSES } from '../domain/types.js';
-
-const ANOMALY_TYPES = ['SIGNAL_LOST', 'LONG_DWELL', 'UNPLANNED_STOP', 'OFF_ROUTE', 'LATE', 'OUT_OF_SEQUENCE', 'TEMPERATURE_EXCURSION'] as const;
-const STOP_TYPES = ['pickup', 'delivery', 'waypoint'] as const;
+import { ANOMALY_STATUSES, ANOMALY_TYPES, MILESTONE_TYPES, SHIPMENT_STATUSES, STOP_STATUSES, STOP_TYPES } from '../domain/types.js';
 
 export const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with Z or an offset' });
 const latitude = z.number().min(-90, 'must be between -90 and 90').max(90, 'must be between -90 and 90');
@@ -136,7 +133,7 @@ export type CreateShipmentBody = z.infer<typeof CreateShipmentSchema>;
 const AnomalySchema = z
   .object({
     type: z.enum(ANOMALY_TYPES),
-    status: z.enum(['open', 'resolved']),
+    status: z.enum(ANOMALY_STATUSES),
     openedAt: z.string(),
     resolvedAt: z.string().optional(),
     stopSequence: z.number().int().optional(),
@@ -153,7 +150,7 @@ const StopViewSchema = z
     geofenceRadiusM: z.number(),
     window: z.object({ start: z.string(), end: z.string() }).optional(),
     plannedDwellMin: z.number().optional(),
-    status: z.enum(['PENDING', 'ARRIVED', 'DEPARTED']),
+    status: z.enum(STOP_STATUSES),
     arrivedAt: z.string().optional(),
     departedAt: z.string().optional(),
     eta: z.string().optional(),
@@ -164,7 +161,7 @@ export const ShipmentViewSchema = z
   .object({
     id: z.string().uuid(),
     reference: z.string(),
-    status: z.enum(SHIPMENT_STATUSES as [string, ...string[]]),
+    status: z.enum(SHIPMENT_STATUSES),
     createdAt: z.string(),
     updatedAt: z.string().optional(),
     workflowId: z.string(),
@@ -177,7 +174,7 @@ export const ShipmentViewSchema = z
     lastPosition: FixSchema.optional(),
     eta: z.string().optional(),
     anomalies: z.array(AnomalySchema),
-    milestones: z.array(z.object({ type: z.enum(['ARRIVED', 'DEPARTED']), stopSequence: z.number().int(), at: z.string() })),
+    milestones: z.array(z.object({ type: z.enum(MILESTONE_TYPES), stopSequence: z.number().int(), at: z.string() })),
     cancellation: z.object({ reason: z.string(), at: z.string() }).optional(),
     fixCounts: z
       .object({ applied: z.number().int(), duplicates: z.number().int(), late: z.number().int(), ignored: z.number().int(), rewinds: z.number().int() })
@@ -190,7 +187,7 @@ export const ShipmentSummarySchema = z
   .object({
     id: z.string().uuid(),
     reference: z.string(),
-    status: z.enum(SHIPMENT_STATUSES as [string, ...string[]]),
+    status: z.enum(SHIPMENT_STATUSES),
     createdAt: z.string(),
     updatedAt: z.string(),
     workflowId: z.string(),
@@ -213,7 +210,7 @@ export const limitParam = (max: number, fallback: number) =>
 export const cursorParam = z.string().min(1).max(500).optional().openapi({ description: 'Opaque cursor from a previous page' });
 
 export const ListShipmentsQuerySchema = z.object({
-  status: z.enum(SHIPMENT_STATUSES as [string, ...string[]]).optional(),
+  status: z.enum(SHIPMENT_STATUSES).optional(),
   carrierId: id.optional(),
   anomaly: z.enum(ANOMALY_TYPES).optional().openapi({ description: 'Only shipments with this anomaly open' }),
   reference: id.optional(),

@@ -6,6 +6,7 @@
 //   npx tsx bench/ingest.ts --rates 500,1000,2000,4000 --duration 30                 # Postgres at 127.0.0.1:5432
 //   npx tsx bench/ingest.ts --postgres embedded --rates 1000 --duration 30           # embedded PGlite
 //   npx tsx bench/ingest.ts --rates 2000 --duration 30 --cpu-prof /tmp/prof          # + V8 CPU profiles of worker and API (bench/cpu-profile.mjs)
+//   ... --out bench/results                                                          # also save the result JSON there
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -29,7 +30,8 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     'system-log': { type: 'string' },
     label: { type: 'string', default: '' },
-    out: { type: 'string', default: 'bench/results' },
+    /** Folder for the result JSON (e.g. bench/results); without it the figures are only printed. */
+    out: { type: 'string' },
   },
 });
 const rates = args.rates.split(',').map(Number);
@@ -190,7 +192,6 @@ async function main(): Promise<void> {
         seed: `bench-${rate}`,
         lagSampleEveryMs: Number(args['lag-sample-ms']),
         lagSamplers: Number(args['lag-samplers']),
-        outDir: join(dataDir, 'runs'),
         runTag: `${tag}-${rate}`,
         log,
         progress: (line, final) => {
@@ -210,7 +211,6 @@ async function main(): Promise<void> {
       // Whatever else ran on the machine meanwhile (other developers' tests, the type checker...).
       const { machine = 0, ...ours } = cpuPercent;
       cpuPercent.otherProcesses = Math.max(0, machine - Object.values(ours).reduce((a, b) => a + b, 0));
-      delete summary.outFile;
       runs.push({ summary, cpuPercent, loadAverage: loadavg().map((v) => Math.round(v * 100) / 100) });
       log(formatSummary(summary));
       log(`CPU % of one core: ${JSON.stringify(cpuPercent)}`);
@@ -241,6 +241,10 @@ async function main(): Promise<void> {
     notes: 'cpuPercent: % of one core per process group during the load phase (2 cores = 200%; machine = all busy CPU, otherProcesses = machine minus ours). Loopback only; Temporal dev server with WAL + synchronous=off.',
     runs,
   };
+  if (!args.out) {
+    log('not saved: add --out bench/results to keep the result JSON');
+    return;
+  }
   mkdirSync(resolve(PROJECT_ROOT, args.out), { recursive: true });
   const file = resolve(PROJECT_ROOT, args.out, `ingest-${embedded ? 'pglite' : 'postgres'}-${tag}${args.label ? `-${args.label}` : ''}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

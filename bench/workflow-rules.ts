@@ -1,9 +1,9 @@
 // Micro-benchmark of the pure rules the shipment workflow runs per fix (milestones, then the
 // anomaly detectors), over the simulator's trips, replayed as the workflow sees them (uploads in
 // send order, stale fixes dropped). No Temporal, no database: this is the workflow thread's own
-// CPU per fix, minus the sandbox's overhead. Prints µs per fix and writes bench/results/.
+// CPU per fix, minus the sandbox's overhead. Prints µs per fix; `--out` also saves the JSON.
 //
-//   npx tsx bench/workflow-rules.ts [--trips 40] [--rounds 5] [--seed workflow-rules] [--label before]
+//   npx tsx bench/workflow-rules.ts [--trips 40] [--rounds 5] [--seed workflow-rules] [--label before] [--out bench/results]
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     seed: { type: 'string', default: 'workflow-rules' },
     label: { type: 'string', default: '' },
-    out: { type: 'string', default: 'bench/results' },
+    out: { type: 'string' },
   },
 });
 
@@ -114,10 +114,14 @@ const result = {
   roundsUsPerFix: rounds.map((r) => Number(((r.rulesMs * 1000) / r.fixes).toFixed(2))),
 };
 
-const tag = result.at.replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
-mkdirSync(args.out, { recursive: true });
-const file = join(args.out, `workflow-rules-${tag}${args.label ? `-${args.label}` : ''}.json`);
-writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+function save(folder: string): string {
+  const tag = result.at.replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
+  mkdirSync(folder, { recursive: true });
+  const file = join(folder, `workflow-rules-${tag}${args.label ? `-${args.label}` : ''}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return `saved ${file}`;
+}
+
 console.log(`${trips.length} trips, ${fixes} fixes, route vertices ${result.routeVertices.min}–${result.routeVertices.max} (mean ${result.routeVertices.mean})`);
 console.log(`milestones + anomalies: ${result.usPerFix.rules} µs per fix (median of ${rounds.length} rounds); off-route detector alone: ${result.usPerFix.offRouteOnly} µs per fix`);
-console.log(`anomaly events per round: ${result.anomalyEventsPerRound}; saved ${file}`);
+console.log(`anomaly events per round: ${result.anomalyEventsPerRound}; ${args.out ? save(args.out) : 'not saved (--out bench/results keeps the JSON)'}`);

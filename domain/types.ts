@@ -1,5 +1,5 @@
-// Plain types of the freight domain, shared by workflows, activities and the API.
-// No runtime code here: workflows import it and must stay deterministic.
+// The freight domain's types and the value lists behind them (statuses, stop and anomaly types),
+// shared by workflows, activities and the API, whose enums are derived from these lists.
 
 export interface LatLon {
   lat: number;
@@ -15,10 +15,13 @@ export interface Fix extends LatLon {
   temperatureC?: number;
 }
 
-export type StopType = 'pickup' | 'delivery' | 'waypoint';
-export type StopStatus = 'PENDING' | 'ARRIVED' | 'DEPARTED';
-export type ShipmentStatus = 'PLANNED' | 'IN_TRANSIT' | 'AT_STOP' | 'DELIVERED' | 'CANCELLED';
-export const SHIPMENT_STATUSES: readonly ShipmentStatus[] = ['PLANNED', 'IN_TRANSIT', 'AT_STOP', 'DELIVERED', 'CANCELLED'];
+export const STOP_TYPES = ['pickup', 'delivery', 'waypoint'] as const;
+export type StopType = (typeof STOP_TYPES)[number];
+export const STOP_STATUSES = ['PENDING', 'ARRIVED', 'DEPARTED'] as const;
+export type StopStatus = (typeof STOP_STATUSES)[number];
+export const SHIPMENT_STATUSES = ['PLANNED', 'IN_TRANSIT', 'AT_STOP', 'DELIVERED', 'CANCELLED'] as const;
+export type ShipmentStatus = (typeof SHIPMENT_STATUSES)[number];
+/** Not delivered or cancelled: the shipment still takes fixes and assignments. */
 export const ACTIVE_STATUSES: readonly ShipmentStatus[] = ['PLANNED', 'IN_TRANSIT', 'AT_STOP'];
 
 export interface TimeWindow {
@@ -41,14 +44,10 @@ export interface LineString {
   coordinates: [number, number][];
 }
 
-export type AnomalyType =
-  | 'SIGNAL_LOST'
-  | 'LONG_DWELL'
-  | 'UNPLANNED_STOP'
-  | 'OFF_ROUTE'
-  | 'LATE'
-  | 'OUT_OF_SEQUENCE'
-  | 'TEMPERATURE_EXCURSION';
+export const ANOMALY_TYPES = ['SIGNAL_LOST', 'LONG_DWELL', 'UNPLANNED_STOP', 'OFF_ROUTE', 'LATE', 'OUT_OF_SEQUENCE', 'TEMPERATURE_EXCURSION'] as const;
+export type AnomalyType = (typeof ANOMALY_TYPES)[number];
+export const ANOMALY_STATUSES = ['open', 'resolved'] as const;
+export type AnomalyStatus = (typeof ANOMALY_STATUSES)[number];
 
 export interface TemperatureRange {
   minC: number;
@@ -96,7 +95,8 @@ export interface ShipmentPlan extends Assignment {
   thresholds: ShipmentThresholds;
 }
 
-export type MilestoneType = 'ARRIVED' | 'DEPARTED';
+export const MILESTONE_TYPES = ['ARRIVED', 'DEPARTED'] as const;
+export type MilestoneType = (typeof MILESTONE_TYPES)[number];
 
 export interface Milestone {
   type: MilestoneType;
@@ -106,7 +106,7 @@ export interface Milestone {
 
 export interface Anomaly {
   type: AnomalyType;
-  status: 'open' | 'resolved';
+  status: AnomalyStatus;
   openedAt: string;
   resolvedAt?: string;
   stopSequence?: number;
@@ -120,7 +120,7 @@ export interface StopProgress extends StopPlan {
   eta?: string;
 }
 
-/** The shipment as clients see it (DESIGN §4 "Shipment state"). */
+/** The shipment as clients see it: the v1 API's shipment state. */
 export interface ShipmentView extends Assignment {
   id: string;
   reference: string;

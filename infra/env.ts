@@ -1,11 +1,12 @@
 // Configuration comes from environment variables only, validated once at start-up.
 import { z } from 'zod';
+import { SHIPMENT_TASK_QUEUE } from '../workflows/contract.js';
 
 const envSchema = z.object({
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/postgres'),
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('shipments'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(SHIPMENT_TASK_QUEUE),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How long a delivered shipment's workflow stays open for late fixes and proof of delivery. */

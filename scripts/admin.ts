@@ -2,15 +2,19 @@
 //   npm run --silent admin -- create-tenant --name "Acme"
 //   npm run --silent admin -- create-api-key --tenant <tenantId> --role dispatcher [--name X] [--device <deviceId>]
 // Prints exactly one JSON object on stdout; the secret in `apiKey` is shown only this once.
+// The database: DATABASE_URL when set, else the one the running `npm start` recorded under its data
+// folder (stderr says which). With neither it says what to do and exits 2.
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../infra/env.js';
 import { createDatabase } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { createTenant, tenantExists } from '../db/repositories/tenants.js';
+import { tenantExists } from '../db/repositories/tenants.js';
 import { API_KEY_ROLES, issueApiKey } from '../api/auth.js';
 import { recordAudit } from '../db/repositories/audit.js';
 import { findFleetRow } from '../db/repositories/fleet.js';
 import type { ApiKeyRole } from '../db/schema.js';
+import { redactUrl, toolDatabase } from '../infra/runtime.js';
+import { createTenantWithAdminKey } from './bootstrap.js';
 
 const USAGE = `usage:
   admin create-tenant --name <name>
@@ -28,16 +32,20 @@ const { values } = parseArgs({
   strict: true,
 });
 
-const env = loadEnv();
-const db = createDatabase(env.DATABASE_URL, { max: 1 });
+const database = toolDatabase();
+if ('problem' in database) {
+  process.stderr.write(`${database.problem}\n`);
+  process.exit(2);
+}
+// Validates DATABASE_URL when given (a bad value stops here with its name).
+loadEnv({ ...process.env, DATABASE_URL: database.url });
+process.stderr.write(`admin: database ${redactUrl(database.url)}, from ${database.source}\n`);
+const db = createDatabase(database.url, { max: 1 });
 try {
   await migrateToLatest(db);
   if (command === 'create-tenant') {
     if (!values.name?.trim()) fail('--name is required');
-    const tenant = await createTenant(db, { name: values.name.trim() });
-    const { row: _row, ...key } = await issueApiKey(db, { tenantId: tenant.id, role: 'admin', name: 'bootstrap admin key' });
-    await recordAudit(db, { tenantId: tenant.id, actorKeyId: null, action: 'api_key.issued', entityType: 'api_key', entityId: key.keyId, data: { role: 'admin', via: 'admin CLI' } });
-    process.stdout.write(`${JSON.stringify({ tenantId: tenant.id, name: tenant.name, ...key })}\n`);
+    process.stdout.write(`${JSON.stringify(await createTenantWithAdminKey(db, values.name.trim()))}\n`);
   } else if (command === 'create-api-key') {
     const role = values.role as ApiKeyRole | undefined;
     if (!values.tenant) fail('--tenant is required');

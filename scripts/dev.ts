@@ -3,28 +3,32 @@
 // Postgres unless DATABASE_URL is set), applies migrations, runs the worker and the API as child
 // processes with their logs prefixed, and stops everything in order on Ctrl-C / SIGTERM:
 // API and worker first, then Temporal, then Postgres. If any child dies, everything stops, exit 1.
+// Once up it records its URLs in <data folder>/runtime.json for the admin CLI (removed on stop);
+// `--demo` also drives a small simulated fleet of a demo tenant through the API.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { createDatabase } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { dataDir, removeRuntimeInfo, writeRuntimeInfo } from '../infra/runtime.js';
 import { PROJECT_ROOT, temporalCliPath } from '../infra/tools.js';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../workflows/contract.js';
+import { demoTenantKey, type BootstrapKey } from './bootstrap.js';
 import { DEFAULT_EMBEDDED_PORT } from './embedded-postgres.js';
 
-// RETRACK_DATA_DIR lets tests run a whole second system beside a developer's own `npm start`.
-export const DATA_DIR = resolve(PROJECT_ROOT, process.env.RETRACK_DATA_DIR ?? '.data');
+const DATA_DIR = dataDir();
 
 // ---------------------------------------------------------------------------------------------
 // Child processes with prefixed logs
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number, text: string) => (useColor ? `\x1b[${code}m${text}\x1b[0m` : text);
-const PREFIX_COLORS: Record<string, number> = { postgres: 34, temporal: 35, migrate: 36, worker: 33, api: 32, dev: 1 };
+const PREFIX_COLORS: Record<string, number> = { postgres: 34, temporal: 35, migrate: 36, worker: 33, api: 32, demo: 36, dev: 1 };
 const LEVELS: Record<number, [string, number]> = {
   10: ['TRACE', 90], 20: ['DEBUG', 90], 30: ['INFO ', 32], 40: ['WARN ', 33], 50: ['ERROR', 31], 60: ['FATAL', 41],
 };
@@ -171,7 +175,7 @@ export interface TemporalDevServerOptions {
 
 /**
  * Arguments for `temporal server start-dev`. The SQLite pragmas trade durability on power loss for
- * about 3x the signal throughput (DESIGN §5). Registering search attributes that already exist with
+ * about 3x the signal throughput (measured: README, "What `synchronous=off` trades"). Registering search attributes that already exist with
  * the same type is a no-op on restart, so the same command serves the first and every later start.
  */
 export function temporalDevServerArgs(options: TemporalDevServerOptions): string[] {
@@ -254,9 +258,41 @@ export async function startEmbeddedPostgresProcess(options: { dataDir: string; p
 }
 
 // ---------------------------------------------------------------------------------------------
+// The demo fleet (`npm start -- --demo`)
+
+/** A handful of trucks on short trips, 30x faster than real time: moving shipments within a minute. */
+export const DEMO_FLEET_ARGS = ['run', '--vehicles', '4', '--acceleration', '30', '--min-km', '80', '--max-km', '300', '--seed', 'demo', '--progress-every', '30'];
+
+/** The demo tenant's key for this start, and the simulator driving its fleet through the real API. */
+async function startDemoFleet(databaseUrl: string, apiPort: number): Promise<{ key: BootstrapKey; fleet: ManagedProcess }> {
+  const db = createDatabase(databaseUrl, { max: 1 });
+  let key: BootstrapKey;
+  try {
+    key = await demoTenantKey(db);
+  } finally {
+    await db.destroy();
+  }
+  // The key goes by environment, not argv, so `ps` does not show it.
+  const env = { ...process.env, SIM_API_URL: `http://127.0.0.1:${apiPort}`, SIM_API_KEY: key.apiKey };
+  const fleet = startProcess('demo', process.execPath, ['--import', 'tsx', 'simulator/main.ts', ...DEMO_FLEET_ARGS], { env });
+  return { key, fleet };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The orchestrator
 
+function parseStartOptions(): { demo: boolean } {
+  try {
+    const { values } = parseArgs({ args: process.argv.slice(2), options: { demo: { type: 'boolean', default: false } }, strict: true });
+    return { demo: values.demo };
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\nusage: npm start [-- --demo]\n`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
+  const options = parseStartOptions();
   const startedAt = Date.now();
   const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)}s`;
   const env = process.env;
@@ -269,11 +305,15 @@ async function main(): Promise<void> {
   // Stopped in reverse order of start: API and worker, then Temporal, then Postgres.
   const infrastructure: ManagedProcess[] = [];
   const apps: ManagedProcess[] = [];
+  // Stopped first; unlike the apps, one that ends is no reason to stop the system.
+  const extras: ManagedProcess[] = [];
   let shuttingDown: Promise<never> | undefined;
 
   const shutdown = (exitCode: number, reason: string): Promise<never> => {
     shuttingDown ??= (async () => {
       say('dev', `stopping (${reason})`);
+      removeRuntimeInfo(process.pid);
+      await Promise.all(extras.map((extra) => extra.stop(10_000)));
       await Promise.all(apps.map((app) => app.stop(20_000)));
       for (const service of [...infrastructure].reverse()) await service.stop(15_000);
       say('dev', 'stopped');
@@ -296,7 +336,8 @@ async function main(): Promise<void> {
   }, 1_000).unref();
   // Last resort if the orchestrator itself crashes: leave no orphan behind.
   process.on('exit', () => {
-    for (const managed of [...apps, ...infrastructure]) {
+    removeRuntimeInfo(process.pid);
+    for (const managed of [...extras, ...apps, ...infrastructure]) {
       if (managed.child.exitCode === null && managed.child.signalCode === null) managed.child.kill('SIGKILL');
     }
   });
@@ -349,14 +390,40 @@ async function main(): Promise<void> {
 
     const api = apps[1]!;
     await waitFor(`the API on port ${apiPort}`, async () => (await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok, api, 120_000);
+    const demo = options.demo ? await startDemoFleet(databaseUrl, apiPort) : undefined;
+    if (demo) {
+      extras.push(demo.fleet);
+      void demo.fleet.exited.then((code) => {
+        if (!shuttingDown) say('demo', `the demo fleet's trips are over (exit ${code}); its shipments stay in the API`);
+      });
+    }
+    const temporalUiUrl = env.TEMPORAL_ADDRESS ? undefined : `http://localhost:${uiPort}`;
+    writeRuntimeInfo({
+      databaseUrl,
+      temporalAddress,
+      temporalNamespace: namespace,
+      apiUrl: `http://localhost:${apiPort}`,
+      ...(temporalUiUrl ? { temporalUiUrl } : {}),
+      pid: process.pid,
+      processes: Object.fromEntries([...apps, ...extras].map((managed) => [managed.name, managed.child.pid ?? 0])),
+      startedAt: new Date(startedAt).toISOString(),
+    });
     const banner = [
       '',
       `  API          http://localhost:${apiPort}`,
       `  API docs     http://localhost:${apiPort}/docs`,
-      env.TEMPORAL_ADDRESS ? `  Temporal     ${temporalAddress} (external)` : `  Temporal UI  http://localhost:${uiPort}`,
+      temporalUiUrl ? `  Temporal UI  ${temporalUiUrl}` : `  Temporal     ${temporalAddress} (external)`,
       `  Postgres     ${databaseUrl}${postgres.value.process ? ' (embedded)' : ''}`,
       '',
-      `  First tenant: DATABASE_URL=${databaseUrl} npm run --silent admin -- create-tenant --name Acme`,
+      ...(demo
+        ? [
+            `  Demo tenant "${demo.key.name}" (${demo.key.tenantId}), a fresh admin key for this start:`,
+            `    KEY=${demo.key.apiKey}`,
+            `    curl -s localhost:${apiPort}/v1/shipments -H "Authorization: Bearer $KEY"`,
+            '',
+          ]
+        : []),
+      '  New tenant:  npm run --silent admin -- create-tenant --name Acme   (finds this database by itself)',
       `  Ready after ${elapsed()}. Ctrl-C stops everything.`,
       '',
     ];

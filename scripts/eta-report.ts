@@ -1,8 +1,8 @@
 // ETA accuracy, model versus the naive baseline: mean absolute error and share within ±15 min at
-// 30 min, 1 h, 2 h and 4 h before the real arrival. Prints a table and saves the JSON under
-// bench/results/.
+// 30 min, 1 h, 2 h and 4 h before the real arrival. Prints a table; `--out <folder>` also saves
+// the JSON there (e.g. bench/results).
 //
-//   npm run eta:report                          # delivered shipments in DATABASE_URL
+//   npm run eta:report                          # delivered shipments in DATABASE_URL, else npm start's database
 //   npm run eta:report -- --tenant <tenantId>   # one tenant's
 //   npm run eta:report -- --simulate 60         # 60 simulated trips replayed through the real
 //                                               # prediction code; no database or server needed
@@ -13,8 +13,7 @@ import { parseArgs } from 'node:util';
 import { createDatabase } from '../db/connection.js';
 import { loadAccuracyData } from '../db/repositories/eta.js';
 import { computeEtaAccuracy, type AccuracyStats, type EtaAccuracyReport } from '../domain/eta/index.js';
-import { loadEnv } from '../infra/env.js';
-import { PROJECT_ROOT } from '../infra/tools.js';
+import { redactUrl, toolDatabase } from '../infra/runtime.js';
 import { simulateEtaData } from '../simulator/eta-replay.js';
 
 export interface EtaReportFile {
@@ -63,7 +62,7 @@ export async function buildEtaReport(options: { simulate?: number; seed?: string
       report: computeEtaAccuracy(data.predictions, data.arrivals),
     };
   }
-  const db = createDatabase(options.databaseUrl ?? loadEnv().DATABASE_URL, { max: 2 });
+  const db = createDatabase(options.databaseUrl ?? reportDatabaseUrl(), { max: 2 });
   try {
     const data = await loadAccuracyData(db, { tenantId: options.tenantId, since: options.since });
     return {
@@ -79,6 +78,14 @@ export async function buildEtaReport(options: { simulate?: number; seed?: string
   }
 }
 
+/** DATABASE_URL, else the database of the running `npm start`; stderr says which. */
+function reportDatabaseUrl(): string {
+  const database = toolDatabase();
+  if ('problem' in database) throw new Error(database.problem);
+  process.stderr.write(`eta:report: database ${redactUrl(database.url)}, from ${database.source}\n`);
+  return database.url;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { simulate: { type: 'string' }, seed: { type: 'string' }, tenant: { type: 'string' }, since: { type: 'string' }, out: { type: 'string' } },
@@ -87,11 +94,13 @@ async function main(): Promise<void> {
   const simulate = values.simulate === undefined ? undefined : Number(values.simulate);
   if (simulate !== undefined && !(Number.isInteger(simulate) && simulate > 0)) throw new Error('--simulate takes a positive number of trips');
   const file = await buildEtaReport({ simulate, seed: values.seed, tenantId: values.tenant, since: values.since });
-  const folder = resolve(values.out ?? join(PROJECT_ROOT, 'bench', 'results'));
+  process.stdout.write(`${formatEtaReport(file)}\n`);
+  if (!values.out) return;
+  const folder = resolve(values.out);
   mkdirSync(folder, { recursive: true });
   const path = join(folder, `eta-report-${file.source}-${file.generatedAt.replace(/[:.]/g, '-')}.json`);
   writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`);
-  process.stdout.write(`${formatEtaReport(file)}\n\nsaved ${path}\n`);
+  process.stdout.write(`\nsaved ${path}\n`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {

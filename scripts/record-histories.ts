@@ -12,10 +12,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { createActivities, type ShipmentActivities } from '../activities/index.js';
 import type { Fix, ShipmentPlan } from '../domain/types.js';
 import { createLogger } from '../infra/logger.js';
-import { createShipmentWorker } from '../worker/worker.js';
 import {
   cancelShipmentUpdate,
   DEFAULT_WORKFLOW_SETTINGS,
@@ -28,6 +26,7 @@ import {
 import { shipmentWorkflow } from '../workflows/shipment.js';
 import { createTestDatabase } from '../test/support/db.js';
 import { startTimeSkippingTemporal } from '../test/support/temporal.js';
+import { startShipmentWorker } from '../test/support/worker.js';
 import { chunk, insertShipment, insertTenant, isWorkflowIdle, threeStopTrip } from '../test/workflow/harness.js';
 
 const program = new Command()
@@ -41,17 +40,20 @@ const SETTINGS: ShipmentWorkflowSettings = { ...DEFAULT_WORKFLOW_SETTINGS, deliv
 
 const [env, database] = await Promise.all([startTimeSkippingTemporal(), createTestDatabase()]);
 const tenantId = await insertTenant(database.db);
-const real = createActivities({ db: database.db, logger: createLogger({ name: 'record', level: 'silent' }) });
 let persistGate: Promise<void> | undefined;
-const activities: ShipmentActivities = {
-  ...real,
-  async persistShipmentProgress(progress) {
-    if (persistGate) await persistGate;
-    return real.persistShipmentProgress(progress);
-  },
-};
-const worker = await createShipmentWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue: TASK_QUEUE, activities });
-const running = worker.run();
+const worker = await startShipmentWorker({
+  temporal: env,
+  db: database.db,
+  taskQueue: TASK_QUEUE,
+  logger: createLogger({ name: 'record', level: 'silent' }),
+  activities: (real) => ({
+    ...real,
+    async persistShipmentProgress(progress) {
+      if (persistGate) await persistGate;
+      return real.persistShipmentProgress(progress);
+    },
+  }),
+});
 
 type Handle = WorkflowHandleWithFirstExecutionRunId<typeof shipmentWorkflow>;
 
@@ -171,8 +173,7 @@ mkdirSync(out, { recursive: true });
 try {
   for (const [name, run] of Object.entries(scenarios)) await save(name, await run());
 } finally {
-  worker.shutdown();
-  await running;
+  await worker.stop();
   await env.teardown();
   await database.drop();
 }

@@ -4,8 +4,19 @@
 // at most every 5 min of fix time, from the batch's latest fix) the activity's own prediction code runs, with the truck's recent fixes and a
 // historical speed learned from the trips delivered before it. Arrivals are the ARRIVED
 // milestones the platform would record. The result feeds computeEtaAccuracy.
-import { BREAK_LOOKBACK_MIN, predictBoth, type EtaPlan, type EtaRequest } from '../activities/eta.js';
-import { DEFAULT_SPEED_MODEL, recentMovingSpeed, recordEtaPrediction, shouldRepredictEta, type ActualArrival, type EtaPredictionRecord, type EtaScheduleState } from '../domain/eta/index.js';
+import {
+  BREAK_LOOKBACK_MIN,
+  DEFAULT_SPEED_MODEL,
+  predictBoth,
+  recentMovingSpeed,
+  recordEtaPrediction,
+  shouldRepredictEta,
+  type ActualArrival,
+  type EtaPlan,
+  type EtaPredictionRecord,
+  type EtaProgress,
+  type EtaScheduleState,
+} from '../domain/eta/index.js';
 import { prepareFixBatch } from '../domain/fixes.js';
 import { applyFix, DEFAULT_GEOFENCE_CONFIG, initialTrackingState, type TrackingState } from '../domain/milestones.js';
 import type { Fix, StopPlan } from '../domain/types.js';
@@ -89,7 +100,7 @@ function replayTrip(spec: ShipmentSpec, shipmentId: string, tripStartMs: number,
       if (!shouldRepredictEta(schedule, { kind: milestones > 0 ? 'milestone' : 'fix' }, fix.recordedAt, ETA_INTERVAL_MIN)) continue;
       schedule = recordEtaPrediction(schedule, fix.recordedAt);
       const atMs = Date.parse(fix.recordedAt);
-      const request: Pick<EtaRequest, 'predictedAt' | 'position' | 'stops'> = {
+      const progress: EtaProgress = {
         predictedAt: fix.recordedAt,
         position: { lat: fix.lat, lon: fix.lon },
         stops: tracking.stops.map(({ sequence, status, arrivedAt }) => ({ sequence, status, ...(arrivedAt ? { arrivedAt } : {}) })),
@@ -98,7 +109,7 @@ function replayTrip(spec: ShipmentSpec, shipmentId: string, tripStartMs: number,
         const ms = Date.parse(f.recordedAt);
         return ms >= atMs - RECENT_WINDOW_MS && ms <= atMs;
       });
-      const { model, baseline } = predictBoth({ plan, request, recentFixes, ...(historicalSpeedKmh !== undefined ? { historicalSpeedKmh } : {}) });
+      const { model, baseline } = predictBoth({ plan, progress, recentFixes, ...(historicalSpeedKmh !== undefined ? { historicalSpeedKmh } : {}) });
       for (const [source, prediction] of [['model', model], ['baseline', baseline]] as const) {
         for (const s of prediction.stops) predictions.push({ shipmentId, stopSequence: s.sequence, predictedAt: prediction.predictedAt, predictedArrival: s.eta, source });
       }

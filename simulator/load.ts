@@ -23,7 +23,8 @@ export interface LoadOptions {
   lagSampleEveryMs: number;
   /** Lag samples polling at once (default 2): each polls GET /v1/shipments/:id every `LAG_POLL_MS`. */
   lagSamplers?: number;
-  outDir: string;
+  /** Where the JSON summary is saved; nothing is written without it. */
+  outDir?: string;
   runTag: string;
   log: (line: string) => void;
   /** Progress output (a terminal line rewritten in place when it is one). */
@@ -295,10 +296,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     apiLatencyMs: percentiles(counters.latencies),
     endToEndLagMs: { ...percentiles(lags), timeouts: lagTimeouts },
   };
-  await mkdir(options.outDir, { recursive: true });
-  const outFile = path.join(options.outDir, `load-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(outFile, `${JSON.stringify(summary, null, 2)}\n`);
-  summary.outFile = outFile;
+  if (options.outDir) {
+    await mkdir(options.outDir, { recursive: true });
+    summary.outFile = path.join(options.outDir, `load-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    await writeFile(summary.outFile, `${JSON.stringify(summary, null, 2)}\n`);
+  }
   return summary;
 }
 

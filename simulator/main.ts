@@ -120,7 +120,7 @@ connectionOptions(
     .option('--concurrency <n>', 'requests in flight at most', positive('--concurrency'), 32)
     .option('--lag-sample-ms <ms>', 'how often to sample end-to-end lag', positive('--lag-sample-ms'), 250)
     .option('--seed <seed>', 'seed for the trucks and their traces', 'load')
-    .option('--out <dir>', 'where the JSON summary is written', 'bench/results'),
+    .option('--out <dir>', 'save the JSON summary in this folder (e.g. bench/results); nothing is written without it'),
 ).action(async (o) => {
   const apiKey = await resolveApiKey(o);
   const interactive = process.stderr.isTTY;
@@ -134,7 +134,7 @@ connectionOptions(
     concurrency: Math.round(o.concurrency),
     seed: o.seed,
     lagSampleEveryMs: o.lagSampleMs,
-    outDir: o.out,
+    ...(o.out ? { outDir: o.out } : {}),
     runTag: runTag(),
     log,
     progress: (line, final) => {

@@ -4,7 +4,7 @@
 // which none of the small graph packages documents.
 import type { LatLon } from '../domain/types.js';
 import { bearingDeg, distanceM, lerp, offsetM, Polyline } from './geo.js';
-import { PLACES, placeById, type Place } from './places.js';
+import { placeById, type Place } from './places.js';
 
 /** [from, to, road] — every link is two-way. Roads are the motorways a truck would take. */
 const LINKS: readonly (readonly [string, string, string])[] = [
@@ -245,5 +245,3 @@ export class RoadNetwork {
     return { placeIds, stopOffsetsM, polyline, sections };
   }
 }
-
-export const ALL_PLACE_IDS = PLACES.map((p) => p.id);

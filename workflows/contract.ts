@@ -4,16 +4,17 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { EncodedFixes } from '../domain/fix-codec.js';
 import type { Fix, ShipmentPlan, ShipmentThresholds, ShipmentView } from '../domain/types.js';
+import type * as shipmentWorkflows from './index.js';
 
+/** The workflow type clients start by name; `satisfies` keeps it the name of a registered workflow. */
+export const SHIPMENT_WORKFLOW_TYPE = 'shipmentWorkflow' satisfies keyof typeof shipmentWorkflows;
+/** The default task queue of the worker and the API (TEMPORAL_TASK_QUEUE overrides it). */
 export const SHIPMENT_TASK_QUEUE = 'shipments';
 
 /** Business-keyed id: a repeated create for the same shipment can never start a second workflow. */
 export function shipmentWorkflowId(tenantId: string, shipmentId: string): string {
   return `shipment/${tenantId}/${shipmentId}`;
 }
-
-/** The workflow type the worker registers and the API starts. */
-export const SHIPMENT_WORKFLOW_TYPE = 'shipmentWorkflow';
 
 /** Fixes sent in the signal itself: how the v1 API delivered them; still accepted, but the store is the source. */
 export interface FixBatch {
@@ -38,6 +39,12 @@ export const fixesReceivedSignal = defineSignal<[FixBatch]>('fixesReceived');
 export const fixesStoredSignal = defineSignal<[FixesStored]>('fixesStored');
 export const shipmentStateQuery = defineQuery<ShipmentView>('shipmentState');
 export const cancelShipmentUpdate = defineUpdate<ShipmentView, [CancelRequest]>('cancelShipment');
+
+/** ApplicationFailure types the cancel Update is rejected with; the API answers 409. */
+export const CANCEL_FAILURES = {
+  alreadyDelivered: 'ShipmentAlreadyDelivered',
+  invalid: 'InvalidCancelRequest',
+} as const;
 
 /** A change of the shipment's fleet assignment: absent fields stay as they are, null clears one. */
 export interface AssignmentChange {
@@ -117,11 +124,6 @@ export interface FixReread {
 /** The ApplicationFailure type of a projection write Postgres refuses for good (never retried). */
 export const PROJECTION_WRITE_REJECTED = 'ProjectionWriteRejected';
 
-/** ApplicationFailure types of the cancel Update; the API answers 409. */
-export const SHIPMENT_FAILURES = {
-  alreadyDelivered: 'ShipmentAlreadyDelivered',
-  invalidCancel: 'InvalidCancelRequest',
-} as const;
 
 export const searchAttributes = {
   tenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),

@@ -34,11 +34,11 @@ const messageOf = (error: unknown): string => {
 export interface ProjectionWriter {
   /** Starts a write of the newest snapshot when something is pending and none is in flight. */
   request(): void;
-  /** Counts a change someone waits to see persisted; `persisted(n)` tells when it is. */
+  /** Counts a change someone waits to see persisted (a write in flight may predate it, so another follows); `persisted(n)` tells when it is. */
   change(): number;
   persisted(change: number): boolean;
   readonly idle: boolean;
-  /** Workflow time of the next retry after a failure. */
+  /** Workflow time of the next retry after a failure (none while a write is in flight). */
   retryAtMs(): number | undefined;
 }
 
@@ -93,14 +93,17 @@ export function createProjectionWriter(options: {
 
   return {
     request,
-    change: () => ++changes,
+    change: () => {
+      options.state().dirty = true;
+      return ++changes;
+    },
     persisted: (change) => persistedChanges >= change,
     get idle() {
       return !inFlight;
     },
     retryAtMs: () => {
       const failure = options.state().failure;
-      return failure ? Date.parse(failure.retryAt) : undefined;
+      return failure && !inFlight ? Date.parse(failure.retryAt) : undefined;
     },
   };
 }

@@ -70,14 +70,17 @@ export function initialShipmentState(plan: ShipmentPlan, now: string): ShipmentS
   };
 }
 
-/** A v1 run's carried state as v2 state: same decisions so far, no checkpoints before the handover. */
+/**
+ * A v1 run's carried state as v2 state: the same decisions so far, and one checkpoint at the
+ * handover, so fixes newer than v1's last one can still be re-evaluated (older ones v1 has seen).
+ */
 export function fromV1({ state: v1, queuedFixes }: CarriedV1): ShipmentState {
   const rules = { tracking: v1.tracking, anomalies: v1.anomalies, milestones: v1.milestones, anomalyLog: v1.anomalyLog, ...(v1.lastPosition ? { lastPosition: v1.lastPosition } : {}) };
   return {
     version: 2,
     decisions: {
       rules,
-      reevaluation: { ...initialReevaluationState(rules), checkpoints: [] },
+      reevaluation: { ...initialReevaluationState(rules), checkpoints: [{ ...(v1.tracking.lastFixAt ? { at: v1.tracking.lastFixAt } : {}), rules, fixIndex: 0 }] },
       keys: { statusChanges: v1.statusChanges, revisions: {}, etaChanges: {} },
       eta: { schedule: v1.eta.schedule, stops: v1.eta.stops, published: {} },
       counters: { applied: v1.counters.fixesApplied, duplicates: v1.counters.duplicates, late: 0, tooLate: v1.counters.stale, afterClose: v1.counters.ignoredAfterClose, rewinds: 0 },

@@ -51,7 +51,7 @@ import {
   fixesReceivedSignal,
   fixesStoredSignal,
   recordDeliveryEventUpdate,
-  SHIPMENT_FAILURES,
+  CANCEL_FAILURES,
   shipmentStateQuery,
   updateAssignmentUpdate,
   type AssignmentChange,
@@ -242,7 +242,7 @@ async function trackShipment(input: ShipmentWorkflowInput): Promise<ShipmentView
 
   function rejectIfDelivered(): void {
     if (state.decisions.rules.tracking.status === 'DELIVERED') {
-      throw ApplicationFailure.nonRetryable(`shipment ${plan.reference} was delivered and can no longer be cancelled`, SHIPMENT_FAILURES.alreadyDelivered);
+      throw ApplicationFailure.nonRetryable(`shipment ${plan.reference} was delivered and can no longer be cancelled`, CANCEL_FAILURES.alreadyDelivered);
     }
   }
 
@@ -281,7 +281,7 @@ async function trackShipment(input: ShipmentWorkflowInput): Promise<ShipmentView
     {
       validator: (request: CancelRequest) => {
         if (typeof request?.reason !== 'string' || request.reason.trim() === '') {
-          throw ApplicationFailure.nonRetryable('a cancellation needs a non-empty reason', SHIPMENT_FAILURES.invalidCancel);
+          throw ApplicationFailure.nonRetryable('a cancellation needs a non-empty reason', CANCEL_FAILURES.invalid);
         }
         rejectIfDelivered();
       },
@@ -377,14 +377,17 @@ async function trackShipment(input: ShipmentWorkflowInput): Promise<ShipmentView
   writer.request();
 
   for (;;) {
-    const hasWork = (): boolean => wakeupPending() || state.ingest.legacyQueue.length > 0 || continueAsNewDue();
+    const hasWork = (): boolean => wakeupPending() || state.ingest.legacyQueue.length > 0 || continueAsNewDue() || state.decisions.rules.tracking.status === 'CANCELLED';
     const deadline = nextDeadlineMs();
+    // Always wait on something: a deadline already past (it is handled below) waits a millisecond,
+    // so no iteration can spin without yielding.
     if (deadline === undefined) await condition(hasWork);
-    else if (deadline > Date.now()) await condition(hasWork, deadline - Date.now());
+    else await condition(hasWork, Math.max(1, deadline - Date.now()));
 
-    // A deadline passing reads the store first: a fix stored but not yet announced may end it.
-    if (wakeupPending() || anomalyDue() || (loadRetryAtMs !== undefined && loadRetryAtMs <= Date.now())) await ingestStored();
+    // Fixes sent inside signals came first; a deadline passing reads the store before it opens
+    // anything: a fix stored but not yet announced may end it.
     if (state.ingest.legacyQueue.length > 0) await decideBatch(state.ingest.legacyQueue.splice(0));
+    if (wakeupPending() || anomalyDue() || (loadRetryAtMs !== undefined && loadRetryAtMs <= Date.now())) await ingestStored();
     if (!closed() && anomalyDue()) apply(decideDeadlines(state.decisions, toIso(fixNowMs()), ctx));
     writer.request();
     publish();

@@ -3,7 +3,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { recordAudit } from '../../db/repositories/audit.js';
 import { findTenantApiKey, listApiKeys, revokeApiKey } from '../../db/repositories/tenants.js';
-import { iso } from '../../db/repositories/shipments.js';
+import { iso } from '../../infra/encoding.js';
 import type { ApiKeyRole, ApiKeyRow } from '../../db/schema.js';
 import { API_KEY_ROLES, issueApiKey } from '../auth.js';
 import type { RouteDeps } from '../context.js';

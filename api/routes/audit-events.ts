@@ -1,7 +1,7 @@
 // The tenant's audit log (admin only): key issue/revoke and every fleet change, with the acting key.
 import { createRoute, z } from '@hono/zod-openapi';
 import { listAuditEvents } from '../../db/repositories/audit.js';
-import { iso } from '../../db/repositories/shipments.js';
+import { iso } from '../../infra/encoding.js';
 import type { RouteDeps } from '../context.js';
 import { secured } from '../permissions.js';
 import { createRouter } from '../router.js';

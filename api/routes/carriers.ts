@@ -1,6 +1,6 @@
 // Carriers: the trucking companies whose vehicles and drivers move the tenant's freight.
 import { z } from '@hono/zod-openapi';
-import { iso } from '../../db/repositories/shipments.js';
+import { iso } from '../../infra/encoding.js';
 import type { FleetRows } from '../../db/repositories/fleet.js';
 import type { RouteDeps } from '../context.js';
 import { fleetRoutes, fleetTimestamps } from '../fleet.js';

@@ -1,7 +1,7 @@
 // Devices (ELDs, GPS trackers, phone apps) that send fixes; the external id (IMEI or serial) is
 // unique per tenant. Device keys are bound to a device's `id`.
 import { z } from '@hono/zod-openapi';
-import { iso } from '../../db/repositories/shipments.js';
+import { iso } from '../../infra/encoding.js';
 import type { FleetRows } from '../../db/repositories/fleet.js';
 import type { RouteDeps } from '../context.js';
 import { fleetRef, fleetRoutes, fleetTimestamps } from '../fleet.js';

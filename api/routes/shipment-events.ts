@@ -2,13 +2,13 @@
 // arrival or departure. Sent to the shipment workflow as an Update, which records each once (by the
 // client's `eventId`) in the timeline; proof of delivery at the last stop delivers the shipment.
 import { createRoute, z } from '@hono/zod-openapi';
+import { requestHash } from '../../infra/encoding.js';
 import { DELIVERY_EVENT_TYPES, recordDeliveryEventUpdate } from '../../workflows/contract.js';
 import type { RouteDeps } from '../context.js';
 import { secured } from '../permissions.js';
 import { ProblemError, validationProblem } from '../problem.js';
 import { createRouter, executeShipmentUpdate, loadShipment } from '../router.js';
 import { isoTime, problemResponses, ShipmentIdParamSchema, ShipmentViewSchema } from '../schemas.js';
-import { requestHash } from './shipments.js';
 
 const common = {
   eventId: z

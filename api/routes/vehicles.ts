@@ -1,6 +1,6 @@
 // Vehicles (tractors, rigids, vans), optionally operated by one of the tenant's carriers.
 import { z } from '@hono/zod-openapi';
-import { iso } from '../../db/repositories/shipments.js';
+import { iso } from '../../infra/encoding.js';
 import type { FleetRows } from '../../db/repositories/fleet.js';
 import type { RouteDeps } from '../context.js';
 import { fleetRef, fleetRoutes, fleetTimestamps } from '../fleet.js';

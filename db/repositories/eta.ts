@@ -2,10 +2,11 @@
 // learns from delivered shipments, and what the accuracy report compares: predictions against
 // the arrivals that really happened.
 import { sql, type Kysely } from 'kysely';
-import type { ActualArrival, EtaPredictionRecord } from '../../domain/eta/index.js';
+import type { ActualArrival, EtaPlan, EtaPredictionRecord } from '../../domain/eta/index.js';
 import type { Fix } from '../../domain/types.js';
 import type { Database } from '../schema.js';
-import { iso } from './shipments.js';
+import { iso } from '../../infra/encoding.js';
+import { findStops, toStopPlan } from './shipments.js';
 
 export interface EtaPredictionRow {
   tenantId: string;
@@ -39,6 +40,14 @@ export async function insertEtaPredictions(db: Kysely<Database>, rows: readonly 
     .onConflict((oc) => oc.columns(['shipment_id', 'stop_sequence', 'source', 'predicted_at']).doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0n);
+}
+
+/** The shipment's stops as planned and its route (tenant-scoped); undefined when there is no such shipment. */
+export async function findEtaPlan(db: Kysely<Database>, tenantId: string, shipmentId: string): Promise<EtaPlan | undefined> {
+  const row = await db.selectFrom('shipments').select(['route']).where('id', '=', shipmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
+  if (!row) return undefined;
+  const stops = (await findStops(db, shipmentId)).map(toStopPlan);
+  return { stops, ...(row.route ? { route: row.route } : {}) };
 }
 
 /** The shipment's fixes in [from, to] (fix time), oldest first: the truck's recent driving. */

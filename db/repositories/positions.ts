@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, NewPosition, PositionRow } from '../schema.js';
 import type { Fix } from '../../domain/types.js';
 import { BIGINT_PATTERN, decodeCursor, microsText, pageOf } from './pagination.js';
-import { iso } from './shipments.js';
+import { iso } from '../../infra/encoding.js';
 
 /** Bulk insert of fixes that belong to no shipment; repeats of a stored fix are skipped by the unique indexes. Returns how many were new. */
 export async function insertPositions(db: Kysely<Database>, rows: NewPosition[]): Promise<number> {

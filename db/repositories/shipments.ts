@@ -2,7 +2,8 @@
 // workflow's activities keep current).
 import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Database, ShipmentEventRow, ShipmentRow, ShipmentsTable, StopRow, StopsTable } from '../schema.js';
-import { ACTIVE_STATUSES, type Milestone, type ShipmentStatus, type ShipmentView, type StopProgress } from '../../domain/types.js';
+import { ACTIVE_STATUSES, type Milestone, type ShipmentStatus, type ShipmentView, type StopPlan, type StopProgress } from '../../domain/types.js';
+import { iso } from '../../infra/encoding.js';
 import { BIGINT_PATTERN, UUID_PATTERN, decodeCursor, microsText, pageOf, uuidOrNil } from './pagination.js';
 
 export type NewShipment = Insertable<ShipmentsTable>;
@@ -122,8 +123,17 @@ export async function listTimeline(
   return { items: items.map(({ cursor_at: _cursor, ...row }) => row), nextCursor };
 }
 
-export function iso(value: Date | string): string {
-  return (value instanceof Date ? value : new Date(value)).toISOString();
+/** What a shipment's full view and its list entry both start with. */
+function shipmentHeader(row: ShipmentRow) {
+  return {
+    id: row.id,
+    reference: row.reference,
+    status: row.status,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    workflowId: row.workflow_id,
+    ...assignment(row),
+  };
 }
 
 function assignment(row: ShipmentRow) {
@@ -135,7 +145,8 @@ function assignment(row: ShipmentRow) {
   };
 }
 
-export function toStopProgress(stop: StopRow): StopProgress {
+/** The stop as planned at creation (what the workflow and the ETA model are given). */
+export function toStopPlan(stop: StopRow): StopPlan {
   return {
     sequence: stop.sequence,
     type: stop.type,
@@ -144,6 +155,12 @@ export function toStopProgress(stop: StopRow): StopProgress {
     geofenceRadiusM: stop.geofence_radius_m,
     ...(stop.window_start && stop.window_end ? { window: { start: iso(stop.window_start), end: iso(stop.window_end) } } : {}),
     ...(stop.planned_dwell_min !== null ? { plannedDwellMin: stop.planned_dwell_min } : {}),
+  };
+}
+
+function toStopProgress(stop: StopRow): StopProgress {
+  return {
+    ...toStopPlan(stop),
     status: stop.status,
     ...(stop.arrived_at ? { arrivedAt: iso(stop.arrived_at) } : {}),
     ...(stop.departed_at ? { departedAt: iso(stop.departed_at) } : {}),
@@ -154,13 +171,7 @@ export function toStopProgress(stop: StopRow): StopProgress {
 /** The shipment as the projection knows it: used when the workflow has closed or cannot answer. */
 export function toShipmentView(row: ShipmentRow, stops: StopRow[], milestones: Milestone[]): ShipmentView {
   return {
-    id: row.id,
-    reference: row.reference,
-    status: row.status,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
-    workflowId: row.workflow_id,
-    ...assignment(row),
+    ...shipmentHeader(row),
     stops: stops.map(toStopProgress),
     ...(row.route ? { route: row.route } : {}),
     ...(row.last_position ? { lastPosition: row.last_position } : {}),
@@ -173,15 +184,21 @@ export function toShipmentView(row: ShipmentRow, stops: StopRow[], milestones: M
 
 export function toShipmentSummary(row: ShipmentRow) {
   return {
-    id: row.id,
-    reference: row.reference,
-    status: row.status,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
-    workflowId: row.workflow_id,
-    ...assignment(row),
+    ...shipmentHeader(row),
     openAnomalies: row.open_anomalies,
     ...(row.last_position ? { lastPosition: row.last_position } : {}),
     ...(row.next_eta ? { eta: iso(row.next_eta) } : {}),
+  };
+}
+
+/** A timeline entry as the API shows it. */
+export function toTimelineEvent(event: ShipmentEventRow) {
+  return {
+    id: event.id,
+    type: event.type,
+    occurredAt: iso(event.occurred_at),
+    ...(event.stop_sequence !== null ? { stopSequence: event.stop_sequence } : {}),
+    data: event.data,
+    ...(event.actor ? { actor: event.actor } : {}),
   };
 }

@@ -17,6 +17,12 @@ export async function createTenant(db: Kysely<Database>, input: { name: string }
   return { id, name: input.name };
 }
 
+/** Creates the tenant with this id unless it already exists; true when it was created now. */
+export async function ensureTenant(db: Kysely<Database>, input: { id: string; name: string }): Promise<boolean> {
+  const inserted = await db.insertInto('tenants').values(input).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
+  return inserted !== undefined;
+}
+
 /** The tenant's stored anomaly thresholds (empty when it keeps the built-in defaults). */
 export async function findTenantAnomalyDefaults(db: Kysely<Database>, tenantId: string): Promise<ShipmentThresholds> {
   const row = await db.selectFrom('tenants').select('anomaly_defaults').where('id', '=', tenantId).executeTakeFirst();

@@ -9,3 +9,6 @@ export { shouldRepredictEta, recordEtaPrediction, DEFAULT_ETA_INTERVAL_MIN } fro
 export type { EtaScheduleState, EtaTrigger } from './schedule.js';
 export { computeEtaAccuracy, DEFAULT_HORIZONS_MIN, DEFAULT_ACCURACY_TOLERANCE_MIN } from './accuracy.js';
 export type { EtaPredictionRecord, ActualArrival, AccuracyStats, HorizonAccuracy, EtaAccuracyReport } from './accuracy.js';
+export { drivingMinSinceBreak, BREAK_LOOKBACK_MIN } from './driving-time.js';
+export { predictBoth } from './shipment-eta.js';
+export type { EtaPlan, EtaProgress } from './shipment-eta.js';

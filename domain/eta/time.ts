@@ -17,10 +17,6 @@ export function isAfter(a: string, b: string): boolean {
   return Date.parse(a) > Date.parse(b);
 }
 
-export function isAtOrAfter(a: string, b: string): boolean {
-  return Date.parse(a) >= Date.parse(b);
-}
-
 export function laterOf(a: string, b: string): string {
   return Date.parse(a) >= Date.parse(b) ? a : b;
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyApiKey } from '../../api/auth.js';
 import { PROJECT_ROOT } from '../../infra/tools.js';
 import { insertFleetRow } from '../../db/repositories/fleet.js';
+import { DEMO_TENANT, demoTenantKey } from '../../scripts/bootstrap.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 const run = promisify(execFile);
@@ -36,6 +37,15 @@ describe('admin CLI', () => {
     expect(await verifyApiKey(database.db, device.apiKey)).toEqual({ tenantId: tenant.tenantId, keyId: device.keyId, role: 'device', deviceId: truck.id });
     const audited = await database.db.selectFrom('audit_events').select(['action', 'entity_id', 'actor_key_id']).where('tenant_id', '=', tenant.tenantId).execute();
     expect(audited).toEqual(expect.arrayContaining([{ action: 'api_key.issued', entity_id: device.keyId, actor_key_id: null }]));
+  });
+
+  it('keeps one demo tenant across starts, with a working admin key for each', async () => {
+    const first = await demoTenantKey(database.db);
+    const second = await demoTenantKey(database.db);
+    expect([first.tenantId, second.tenantId]).toEqual([DEMO_TENANT.id, DEMO_TENANT.id]);
+    expect(await database.db.selectFrom('tenants').select('name').where('id', '=', DEMO_TENANT.id).execute()).toEqual([{ name: DEMO_TENANT.name }]);
+    expect(second.apiKey).not.toBe(first.apiKey);
+    for (const key of [first, second]) expect(await verifyApiKey(database.db, key.apiKey)).toEqual({ tenantId: DEMO_TENANT.id, keyId: key.keyId, role: 'admin' });
   });
 
   it('exits non-zero with usage on bad input', async () => {

@@ -164,16 +164,7 @@ export async function storedBySequence(h: Pick<Harness, 'database'>, shipmentId:
 
 /** Runs the real shipment worker (workflows + activities on the test database); returns its stop. */
 export async function runWorker(h: Harness): Promise<() => Promise<void>> {
-  const { createShipmentWorker } = await import('../../worker/worker.js');
-  const { createActivities } = await import('../../activities/index.js');
-  const worker = await createShipmentWorker({
-    connection: h.temporal.nativeConnection,
-    namespace: h.temporal.namespace,
-    activities: createActivities({ db: h.database.db, logger }),
-  });
-  const running = worker.run();
-  return async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running;
-  };
+  const { startShipmentWorker } = await import('../support/worker.js');
+  const worker = await startShipmentWorker({ temporal: h.temporal, db: h.database.db, logger });
+  return worker.stop;
 }

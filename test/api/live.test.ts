@@ -1,32 +1,21 @@
 // The API against a real worker running the shipment workflow: live state by query, a trip pushed
 // in batches yielding milestones in order, and cancel through the workflow's Update.
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index.js';
-import { createLogger } from '../../infra/logger.js';
-import { createShipmentWorker } from '../../worker/worker.js';
 import { generateTrip } from '../support/trip.js';
+import { startShipmentWorker, type RunningShipmentWorker } from '../support/worker.js';
 import { shipmentBody, startHarness, wakeups, type Harness } from './harness.js';
 
 let h: Harness;
-let worker: Worker;
-let running: Promise<void>;
+let worker: RunningShipmentWorker;
 
 beforeAll(async () => {
   h = await startHarness({ queryTimeoutMs: 5_000 });
-  const logger = createLogger({ name: 'worker-test', level: 'silent' });
-  worker = await createShipmentWorker({
-    connection: h.temporal.nativeConnection,
-    namespace: h.temporal.namespace,
-    activities: createActivities({ db: h.database.db, logger }),
-  });
-  running = worker.run();
+  worker = await startShipmentWorker({ temporal: h.temporal, db: h.database.db });
 });
 
 afterAll(async () => {
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
+  await worker?.stop();
   await h?.close();
 });
 

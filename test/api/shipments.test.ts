@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchAttributes } from '../../workflows/contract.js';
 import { CreateShipmentSchema } from '../../api/schemas.js';
-import { requestHash } from '../../api/routes/shipments.js';
+import { requestHash } from '../../infra/encoding.js';
 import { insertShipment } from '../../db/repositories/shipments.js';
 import { fixes, shipmentBody, startHarness, type Harness } from './harness.js';
 

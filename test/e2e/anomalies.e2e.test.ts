@@ -72,7 +72,8 @@ async function timeline(id: string): Promise<{ type: string; data: Record<string
 /** While `type` is the one anomaly open: the state, the list filter, the timeline and visibility all show it. */
 async function expectOpenEverywhere(view: ShipmentView, type: AnomalyType, timeoutMs?: number): Promise<void> {
   await eventually(() => shipment(view.id), (v) => openTypes(v).join() === type, `${type} open in the state`, timeoutMs);
-  expect(await listed(type)).toEqual([view.id]);
+  // The list reads the projection, which the workflow's activity writes a moment after the state changes.
+  expect(await eventually(() => listed(type), (ids) => ids.length > 0, `${type} in the list`)).toEqual([view.id]);
   const rows = await eventually(() => timeline(view.id), (r) => r.some((e) => e.type === 'ANOMALY_OPENED' && e.data.anomaly === type), `${type} in the timeline`);
   expect(rows.filter((e) => e.type === 'ANOMALY_OPENED' && e.data.anomaly === type)).toHaveLength(1);
   await eventually(() => inVisibility(`OpenAnomalies="${type}"`), (ids) => ids.includes(view.workflowId), `OpenAnomalies=${type} in visibility`);

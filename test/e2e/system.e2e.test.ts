@@ -2,7 +2,7 @@
 // temporary data folder brings up the Temporal dev server + UI, embedded Postgres, migrations, the
 // worker and the API. A three-stop trip is pushed through the real listener, the whole system is
 // stopped and started again mid-trip, and the shipment carries on to DELIVERED.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyFixes, initialTrackingState } from '../../domain/milestones.js';
 import type { StopPlan } from '../../domain/types.js';
 import { PROJECT_ROOT } from '../../infra/tools.js';
-import { freePort } from '../../scripts/dev.js';
 import { generateTrip } from '../support/trip.js';
 import { callJson, eventually } from '../support/http.js';
+import { freeSystemPorts, startSystem, stopSystem, type RunningSystem, type SystemPorts } from '../support/system.js';
 
 const STOPS: StopPlan[] = [
   { sequence: 1, type: 'pickup', name: 'Lyon Gerland DC', location: { lat: 45.7289, lon: 4.8317 }, geofenceRadiusM: 300 },
@@ -22,42 +22,10 @@ const STOPS: StopPlan[] = [
   { sequence: 3, type: 'delivery', name: 'Saint-Priest store', location: { lat: 45.6956, lon: 4.9436 }, geofenceRadiusM: 250 },
 ];
 
-interface System {
-  child: ChildProcess;
-  output: string[];
-  exited: Promise<number | null>;
-}
-
 const dataDir = mkdtempSync(join(tmpdir(), 'retrack-e2e-'));
-const ports = { api: 0, temporal: 0, ui: 0, postgres: 0 };
-let system: System | undefined;
-
-function startSystem(): System {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(ports.api),
-    TEMPORAL_DEV_PORT: String(ports.temporal),
-    TEMPORAL_UI_PORT: String(ports.ui),
-    PGLITE_PORT: String(ports.postgres),
-    RETRACK_DATA_DIR: dataDir,
-    NO_COLOR: '1',
-    LOG_LEVEL: 'warn',
-    DELIVERY_GRACE_MINUTES: '60',
-  };
-  delete env.DATABASE_URL;
-  delete env.TEMPORAL_ADDRESS;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output, exited };
-}
-
-async function stopSystem(running: System): Promise<number | null> {
-  running.child.kill('SIGTERM');
-  return running.exited;
-}
-
+let ports: SystemPorts;
+let system: RunningSystem | undefined;
+const startOurSystem = () => startSystem(ports, dataDir, { env: { DELIVERY_GRACE_MINUTES: '60' } });
 
 const api = (path: string) => `http://127.0.0.1:${ports.api}${path}`;
 const call = (method: string, path: string, key: string, body?: unknown) => callJson(api(''), method, path, key, body);
@@ -92,11 +60,8 @@ async function describeRun(workflowId: string): Promise<{ runId: string; status:
 }
 
 beforeAll(async () => {
-  ports.api = await freePort();
-  ports.temporal = await freePort();
-  ports.ui = await freePort();
-  ports.postgres = await freePort();
-  system = startSystem();
+  ports = await freeSystemPorts();
+  system = startOurSystem();
   await waitUntilReady();
 });
 
@@ -150,7 +115,7 @@ describe('npm start, end to end', () => {
     const runBeforeRestart = await describeRun(workflowId);
     expect(runBeforeRestart.status).toBe('RUNNING');
     expect(await stopSystem(system!)).toBe(0);
-    system = startSystem();
+    system = startOurSystem();
     await waitUntilReady();
     const resumed = await eventually(
       'the live state from the workflow after restart',

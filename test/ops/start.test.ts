@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, startTemporalDevServer, type ManagedProcess } from '../../scripts/dev.js';
-import { SEARCH_ATTRIBUTE_REGISTRATIONS, searchAttributes } from '../../workflows/contract.js';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS, SHIPMENT_WORKFLOW_TYPE, searchAttributes } from '../../workflows/contract.js';
 
 async function withClient<T>(port: number, use: (client: Client, connection: Connection) => Promise<T>): Promise<T> {
   const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
@@ -48,7 +48,7 @@ describe('Temporal dev server as npm start runs it', () => {
 
     // No worker polls this task queue: the workflow simply stays open, as a shipment between fixes does.
     await withClient(port, (client) =>
-      client.workflow.start('shipmentWorkflow', {
+      client.workflow.start(SHIPMENT_WORKFLOW_TYPE, {
         taskQueue: 'ops-test-no-worker',
         workflowId,
         typedSearchAttributes: new TypedSearchAttributes([{ key: searchAttributes.tenantId, value: 'tenant-ops' }]),

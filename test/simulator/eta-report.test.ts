@@ -7,25 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_HORIZONS_MIN } from '../../domain/eta/index.js';
 import { PROJECT_ROOT } from '../../infra/tools.js';
-import { drivingMinSinceBreak } from '../../activities/eta.js';
-import type { Fix } from '../../domain/types.js';
 import type { EtaReportFile } from '../../scripts/eta-report.js';
 import { simulateEtaData } from '../../simulator/eta-replay.js';
-
-describe('driving time since the last break, from fixes', () => {
-  const T = Date.parse('2026-03-02T06:00:00.000Z');
-  const fix = (minute: number, speedKmh: number): Fix => ({ recordedAt: new Date(T + minute * 60_000).toISOString(), lat: 45 + minute * 0.01, lon: 5, speedKmh });
-  const every = (from: number, to: number, speedKmh: number) => Array.from({ length: (to - from) / 5 + 1 }, (_, i) => fix(from + 5 * i, speedKmh));
-
-  it('counts moving time back to a 45-min stop or silence, not across it', () => {
-    const fixes = [...every(0, 120, 80), ...every(125, 170, 0), ...every(175, 300, 80)];
-    // 45 min between stationary fixes (125→170) ended the previous driving period.
-    expect(drivingMinSinceBreak(fixes, fix(300, 80).recordedAt)).toBe(130);
-    expect(drivingMinSinceBreak([...every(0, 60, 80), ...every(110, 200, 80)], fix(200, 80).recordedAt)).toBe(90);
-    // A short halt is no break: only its 15 min between stationary fixes are not driving.
-    expect(drivingMinSinceBreak([...every(0, 60, 80), ...every(65, 80, 0), ...every(85, 120, 80)], fix(120, 80).recordedAt)).toBe(120 - 15);
-  });
-});
 
 describe('eta:report on simulated trips', () => {
   it('replays trips at the workflow’s schedule: predictions before each arrival, from both sources, never after it', () => {
@@ -71,5 +54,17 @@ describe('eta:report on simulated trips', () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+
+  it('saves nothing without --out, so a run does not dirty the tree', { timeout: 120_000 }, () => {
+    const results = join(PROJECT_ROOT, 'bench', 'results');
+    const before = readdirSync(results);
+    const stdout = execFileSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts/eta-report.ts'), '--simulate', '2', '--seed', 'eta-test'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+    });
+    expect(stdout).toMatch(/ETA accuracy over \d+ delivered simulated trips/);
+    expect(stdout).not.toMatch(/saved /);
+    expect(readdirSync(results)).toEqual(before);
   });
 });

@@ -3,16 +3,15 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createActivities } from '../../activities/index.js';
 import { createApp } from '../../api/app.js';
 import { issueApiKey } from '../../api/auth.js';
 import { createFixIngest, startWakeupSweeper, temporalWakeup } from '../../api/fix-ingest.js';
 import { createTenant } from '../../db/repositories/tenants.js';
 import type { ApiKeyRole } from '../../db/schema.js';
 import type { Logger } from '../../infra/logger.js';
-import { createShipmentWorker } from '../../worker/worker.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { startLocalTemporal } from './temporal.js';
+import { startShipmentWorker } from './worker.js';
 
 export interface InProcessStack {
   database: TestDatabase;
@@ -26,12 +25,7 @@ export interface InProcessStack {
 export async function startInProcessStack(options: { logger: Logger; tenantName: string; role: ApiKeyRole }): Promise<InProcessStack> {
   const { logger } = options;
   const [database, temporal] = await Promise.all([createTestDatabase(), startLocalTemporal()]);
-  const worker = await createShipmentWorker({
-    connection: temporal.nativeConnection,
-    namespace: temporal.namespace,
-    activities: createActivities({ db: database.db, logger }),
-  });
-  const workerRun = worker.run();
+  const worker = await startShipmentWorker({ temporal, db: database.db, logger });
   const ingest = createFixIngest({ db: database.db, wake: temporalWakeup(temporal.client), logger });
   const sweeper = startWakeupSweeper(ingest, { intervalMs: 1_000, logger });
   const app = createApp({ db: database.db, temporal: temporal.client, logger, ingest });
@@ -49,8 +43,7 @@ export async function startInProcessStack(options: { logger: Logger; tenantName:
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sweeper.stop();
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await workerRun;
+      await worker.stop();
       await temporal.teardown();
       await database.drop();
     },

@@ -6,15 +6,15 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities, type ShipmentActivities } from '../../activities/index.js';
+import type { ShipmentActivities } from '../../activities/index.js';
 import type { Anomaly, AnomalyType, Fix, LatLon, LineString, ShipmentPlan, ShipmentThresholds, ShipmentView, StopPlan } from '../../domain/types.js';
-import { createLogger } from '../../infra/logger.js';
-import { bundleShipmentWorkflows, createShipmentWorker } from '../../worker/worker.js';
+import { bundleShipmentWorkflows } from '../../worker/worker.js';
 import { DEFAULT_WORKFLOW_SETTINGS, shipmentStateQuery, shipmentWorkflowId } from '../../workflows/contract.js';
 import { fixPusher, type PushFixes } from '../support/ingest.js';
 import { shipmentWorkflow } from '../../workflows/shipment.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startTimeSkippingTemporal } from '../support/temporal.js';
+import { startShipmentWorker, type RunningShipmentWorker } from '../support/worker.js';
 import { chunk, eventually, insertShipment, insertTenant, isWorkflowIdle } from './harness.js';
 import { minutesFrom, roadFrom, TRIP_T0 } from '../support/road.js';
 
@@ -47,8 +47,7 @@ function departure(driveMin: number): Fix[] {
 
 let env: TestWorkflowEnvironment;
 let database: TestDatabase;
-let worker: Worker;
-let running: Promise<void>;
+let worker: RunningShipmentWorker;
 let tenantId: string;
 let activities: ShipmentActivities;
 let push: PushFixes;
@@ -57,14 +56,12 @@ beforeAll(async () => {
   [env, database] = await Promise.all([startTimeSkippingTemporal(), createTestDatabase()]);
   tenantId = await insertTenant(database.db);
   push = fixPusher(database.db, env.client);
-  activities = createActivities({ db: database.db, logger: createLogger({ name: 'test', level: 'silent' }) });
-  worker = await createShipmentWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue: TASK_QUEUE, activities });
-  running = worker.run();
+  worker = await startShipmentWorker({ temporal: env, db: database.db, taskQueue: TASK_QUEUE });
+  activities = worker.activities;
 });
 
 afterAll(async () => {
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   await database?.drop();
 });

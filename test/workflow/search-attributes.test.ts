@@ -1,37 +1,30 @@
 // Search attributes and current details on the real dev server (the time-skipping server has no
 // visibility queries): operators find shipments in the Temporal UI by TenantId and ShipmentStatus.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index.js';
-import { createLogger } from '../../infra/logger.js';
-import { createShipmentWorker } from '../../worker/worker.js';
 import { searchAttributes, shipmentStateQuery, shipmentWorkflowId } from '../../workflows/contract.js';
 import { shipmentWorkflow } from '../../workflows/shipment.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { startLocalTemporal } from '../support/temporal.js';
 import { fixPusher, type PushFixes } from '../support/ingest.js';
+import { startLocalTemporal } from '../support/temporal.js';
+import { startShipmentWorker, type RunningShipmentWorker } from '../support/worker.js';
 import { chunk, eventually, insertShipment, insertTenant, threeStopTrip } from './harness.js';
 
 const TASK_QUEUE = 'shipments-visibility-test';
 
 let env: TestWorkflowEnvironment;
 let database: TestDatabase;
-let worker: Worker;
-let running: Promise<void>;
+let worker: RunningShipmentWorker;
 let push: PushFixes;
 
 beforeAll(async () => {
   [env, database] = await Promise.all([startLocalTemporal(), createTestDatabase()]);
   push = fixPusher(database.db, env.client);
-  const activities = createActivities({ db: database.db, logger: createLogger({ name: 'test', level: 'silent' }) });
-  worker = await createShipmentWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue: TASK_QUEUE, activities });
-  running = worker.run();
+  worker = await startShipmentWorker({ temporal: env, db: database.db, taskQueue: TASK_QUEUE });
 });
 
 afterAll(async () => {
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   await database?.drop();
 });

@@ -6,17 +6,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities, type ShipmentActivities } from '../../activities/index.js';
+import type { ShipmentActivities } from '../../activities/index.js';
 import { applyFixes, initialTrackingState } from '../../domain/milestones.js';
 import type { ShipmentProgress } from '../../domain/timeline.js';
 import type { Fix, ShipmentPlan, ShipmentView } from '../../domain/types.js';
-import { createLogger } from '../../infra/logger.js';
-import { bundleShipmentWorkflows, createShipmentWorker } from '../../worker/worker.js';
+import { bundleShipmentWorkflows } from '../../worker/worker.js';
 import {
   cancelShipmentUpdate,
   DEFAULT_WORKFLOW_SETTINGS,
+  PROJECTION_WRITE_REJECTED,
   recordDeliveryEventUpdate,
-  SHIPMENT_FAILURES,
+  CANCEL_FAILURES,
   shipmentStateQuery,
   shipmentWorkflowId,
   type ShipmentWorkflowSettings,
@@ -25,6 +25,7 @@ import { shipmentWorkflow } from '../../workflows/shipment.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { fixPusher, type PushFixes } from '../support/ingest.js';
 import { startTimeSkippingTemporal } from '../support/temporal.js';
+import { startShipmentWorker, type RunningShipmentWorker } from '../support/worker.js';
 import { chunk, eventually, insertShipment, insertTenant, isWorkflowIdle, shuffledBatches, THREE_STOPS, threeStopTrip } from './harness.js';
 
 const TASK_QUEUE = 'shipments-workflow-test';
@@ -32,8 +33,7 @@ const SETTINGS: ShipmentWorkflowSettings = { ...DEFAULT_WORKFLOW_SETTINGS, deliv
 
 let env: TestWorkflowEnvironment;
 let database: TestDatabase;
-let worker: Worker;
-let running: Promise<void>;
+let worker: RunningShipmentWorker;
 let tenantId: string;
 let realActivities: ShipmentActivities;
 let push: PushFixes;
@@ -41,7 +41,7 @@ let push: PushFixes;
 const persisted = new Map<string, ShipmentProgress[]>();
 /** Holds a shipment's CANCELLED write until the test releases it. */
 const cancelGates = new Map<string, Promise<void>>();
-/** Shipments whose projection writes / ETA predictions fail, as if Postgres were refusing them. */
+/** Shipments whose projection writes are refused / whose ETA predictions fail. */
 const failingWrites = new Set<string>();
 const failingEtas = new Set<string>();
 
@@ -49,28 +49,33 @@ beforeAll(async () => {
   [env, database] = await Promise.all([startTimeSkippingTemporal(), createTestDatabase()]);
   tenantId = await insertTenant(database.db);
   push = fixPusher(database.db, env.client);
-  realActivities = createActivities({ db: database.db, logger: createLogger({ name: 'test', level: 'silent' }) });
-  const activities: ShipmentActivities = {
-    ...realActivities,
-    async persistShipmentProgress(progress) {
-      if (failingWrites.has(progress.shipmentId)) throw new Error('connection refused (test)');
-      const gate = progress.status === 'CANCELLED' ? cancelGates.get(progress.shipmentId) : undefined;
-      if (gate) await gate;
-      persisted.set(progress.shipmentId, [...(persisted.get(progress.shipmentId) ?? []), progress]);
-      return realActivities.persistShipmentProgress(progress);
+  worker = await startShipmentWorker({
+    temporal: env,
+    db: database.db,
+    taskQueue: TASK_QUEUE,
+    activities: (real) => {
+      realActivities = real;
+      return {
+        ...real,
+        async persistShipmentProgress(progress) {
+          // Refused for good, as Postgres refuses data it cannot store: no activity retries, the workflow's own retry.
+          if (failingWrites.has(progress.shipmentId)) throw ApplicationFailure.nonRetryable('value too long for type character varying (test)', PROJECTION_WRITE_REJECTED);
+          const gate = progress.status === 'CANCELLED' ? cancelGates.get(progress.shipmentId) : undefined;
+          if (gate) await gate;
+          persisted.set(progress.shipmentId, [...(persisted.get(progress.shipmentId) ?? []), progress]);
+          return real.persistShipmentProgress(progress);
+        },
+        async predictShipmentEta(request) {
+          if (failingEtas.has(request.shipmentId)) throw new Error('ETA model unavailable (test)');
+          return real.predictShipmentEta(request);
+        },
+      };
     },
-    async predictShipmentEta(request) {
-      if (failingEtas.has(request.shipmentId)) throw new Error('ETA model unavailable (test)');
-      return realActivities.predictShipmentEta(request);
-    },
-  };
-  worker = await createShipmentWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue: TASK_QUEUE, activities });
-  running = worker.run();
+  });
 });
 
 afterAll(async () => {
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   await database?.drop();
 });
@@ -90,7 +95,7 @@ async function pushInBatches(plan: ShipmentPlan, batches: readonly Fix[][]): Pro
 }
 
 /** The view once the workflow is idle (a query racing a task can stall time skipping). */
-async function settledView(handle: Handle): Promise<ShipmentView> {
+async function settledView(handle: Pick<Handle, 'fetchHistory' | 'query'>): Promise<ShipmentView> {
   await eventually(() => isWorkflowIdle(handle), (idle) => idle, 'workflow idle');
   return handle.query(shipmentStateQuery);
 }
@@ -290,10 +295,11 @@ describe('cancellation', () => {
     expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
     const cause = (error as WorkflowUpdateFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
-    expect((cause as ApplicationFailure).type).toBe(SHIPMENT_FAILURES.alreadyDelivered);
+    expect((cause as ApplicationFailure).type).toBe(CANCEL_FAILURES.alreadyDelivered);
     expect(await handle.executeUpdate(cancelShipmentUpdate, { args: [{ reason: ' ' }] }).catch((e: unknown) => e)).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect((await handle.result()).status).toBe('DELIVERED');
+    expect((await settledView(handle)).status).toBe('DELIVERED');
     expect((await timeline(plan.shipmentId)).some((r) => r.type === 'CANCELLED')).toBe(false);
+    await handle.terminate('test finished');
   });
 });
 
@@ -315,15 +321,16 @@ describe('bounded runs', () => {
       await push(plan, batch);
       await eventually(() => isWorkflowIdle(env.client.workflow.getHandle(handle.workflowId)), (idle) => idle, 'batch decided');
     }
-    const final = await handle.result();
+    const final = await eventually(() => settledView(env.client.workflow.getHandle(handle.workflowId)), (v) => v.status === 'DELIVERED', 'delivered');
     expect(final.milestones).toEqual(expectedMilestones(fixes));
     expect(final.fixCounts).toEqual({ applied: fixes.length, duplicates: 0, late: 0, ignored: 0, rewinds: 0 });
     expect(await runs(handle)).toBeGreaterThan(3);
-    expect(await milestoneKeys(plan.shipmentId)).toEqual(TRIP_EVENT_KEYS);
+    expect(await eventually(() => milestoneKeys(plan.shipmentId), (keys) => keys.includes('DELIVERED'), 'timeline written')).toEqual(TRIP_EVENT_KEYS);
     const versions = persisted.get(plan.shipmentId)!.map((p) => p.version);
     expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
     // Each event was handed to the activity exactly once across all runs.
     expect(persisted.get(plan.shipmentId)!.flatMap((p) => p.events.map((e) => e.key)).filter((k) => !k.startsWith('ETA:'))).toEqual(TRIP_EVENT_KEYS);
+    await env.client.workflow.getHandle(handle.workflowId).terminate('test finished');
   });
 
   it('continues as new on its own signal count', async () => {
@@ -334,9 +341,10 @@ describe('bounded runs', () => {
       await push(plan, batch);
       await eventually(() => isWorkflowIdle(env.client.workflow.getHandle(handle.workflowId)), (idle) => idle, 'batch decided');
     }
-    const final = await handle.result();
+    const final = await eventually(() => settledView(env.client.workflow.getHandle(handle.workflowId)), (v) => v.status === 'DELIVERED', 'delivered');
     expect(final.milestones).toEqual(expectedMilestones(fixes));
     expect(await runs(handle)).toBeGreaterThanOrEqual(3);
+    await env.client.workflow.getHandle(handle.workflowId).terminate('test finished');
   });
 });
 

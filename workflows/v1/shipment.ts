@@ -62,7 +62,7 @@ import {
   fixesStoredSignal,
   recordDeliveryEventUpdate,
   searchAttributes,
-  SHIPMENT_FAILURES,
+  CANCEL_FAILURES,
   shipmentStateQuery,
   updateAssignmentUpdate,
   type AssignmentChange,
@@ -127,8 +127,8 @@ interface EtaState {
   stops: { sequence: number; eta: string }[];
 }
 
-const ALREADY_DELIVERED_FAILURE = SHIPMENT_FAILURES.alreadyDelivered;
-const INVALID_CANCEL_FAILURE = SHIPMENT_FAILURES.invalidCancel;
+const ALREADY_DELIVERED_FAILURE = CANCEL_FAILURES.alreadyDelivered;
+const INVALID_CANCEL_FAILURE = CANCEL_FAILURES.invalid;
 
 /** Marks the first live workflow task of a v1 run: there it continues as new, onto v2. */
 export const V1_HANDOVER_PATCH = 'v1-handover-to-v2';
