@@ -12,6 +12,7 @@ import type { ApiKeyRole } from '../db/schema.js';
 import type { AppEnv } from './context.js';
 import { ProblemError } from './problem.js';
 import { problemResponses } from './schemas.js';
+import { requireUtf8Body } from './utf8-body.js';
 
 const READERS = ['admin', 'dispatcher', 'viewer'] as const;
 const WRITERS = ['admin', 'dispatcher'] as const;
@@ -87,6 +88,7 @@ export function secured<const R extends Omit<RouteConfig, 'security' | 'middlewa
     'x-roles': [...roles],
     // Every authenticated call can meet the key's rate limit.
     responses: { ...problemResponses(429), ...route.responses },
-    middleware: [authorize(roles)] as MiddlewareHandler<AppEnv>[],
+    // The body is checked after the role, like every other validation.
+    middleware: [authorize(roles), requireUtf8Body] as MiddlewareHandler<AppEnv>[],
   };
 }
