@@ -21,9 +21,9 @@ export interface TextLimits {
   trim?: boolean;
 }
 
-/** Any request string; `abort` stops the length checks from repeating what is already wrong. */
+/** Any request string. */
 export function text({ min, max, trim = true }: TextLimits) {
-  let schema = z.string().refine(isSafeText, { message: UNSAFE_TEXT_MESSAGE, abort: true });
+  let schema = z.string().refine(isSafeText, { message: UNSAFE_TEXT_MESSAGE });
   if (trim) schema = schema.trim();
   if (min !== undefined) schema = schema.min(min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
   return schema.max(max, `must be at most ${max} characters`);

@@ -19,12 +19,16 @@ const unknownWhen = (schema: z.ZodNumber, isUnknown: (value: number) => boolean,
     .openapi({ description });
 
 export const ATTRIBUTE_LIMITS = { keys: 32, keyLength: 64, textLength: 256, totalBytes: 2048 } as const;
-const ATTRIBUTE_KEY = /^[A-Za-z0-9_.:-]+$/;
+const ATTRIBUTE_KEY = new RegExp(`^[A-Za-z0-9_.:-]{1,${ATTRIBUTE_LIMITS.keyLength}}$`);
+const ATTRIBUTE_KEY_MESSAGE = `keys are 1-${ATTRIBUTE_LIMITS.keyLength} letters, digits or . _ : -`;
 
 const AttributesSchema = z
   .record(
-    text({ min: 1, max: ATTRIBUTE_LIMITS.keyLength, trim: false }).regex(ATTRIBUTE_KEY, 'keys are letters, digits and . _ : - only'),
-    z.union([z.number(), z.boolean(), text({ max: ATTRIBUTE_LIMITS.textLength, trim: false })]),
+    text({ max: ATTRIBUTE_LIMITS.keyLength, trim: false }).regex(ATTRIBUTE_KEY, ATTRIBUTE_KEY_MESSAGE),
+    z.union([z.number(), z.boolean(), text({ max: ATTRIBUTE_LIMITS.textLength, trim: false })], {
+      error: `values are numbers, booleans or text up to ${ATTRIBUTE_LIMITS.textLength} characters`,
+    }),
+    { error: (issue) => (issue.code === 'invalid_key' ? ATTRIBUTE_KEY_MESSAGE : undefined) },
   )
   .refine((attributes) => Object.keys(attributes).length <= ATTRIBUTE_LIMITS.keys, { message: `at most ${ATTRIBUTE_LIMITS.keys} keys` })
   .refine((attributes) => Buffer.byteLength(JSON.stringify(attributes)) <= ATTRIBUTE_LIMITS.totalBytes, {

@@ -171,7 +171,7 @@ describe('operations', () => {
       expect(JSON.stringify(body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|at \w+ \(/);
       const ready = await broken.request('/readyz');
       expect(ready.status).toBe(503);
-      const readiness = await ready.json();
+      const readiness = (await ready.json()) as { checks: Record<string, string>; detail: string };
       expect(readiness).toMatchObject({ status: 503, checks: { temporal: 'ok' } });
       expect(readiness.checks.postgres).not.toBe('ok');
       expect(readiness.detail).toContain('postgres');
