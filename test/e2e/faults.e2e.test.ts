@@ -34,6 +34,8 @@ const LANES = 3;
 const FIX_SPACING_MS = 10_000;
 const NORMAL_LAG_MS = 2_000;
 const STEADY_LOAD_MS = 3_000;
+// Between one lane's requests: a steady load that leaves the 2-core box room to recover.
+const LOAD_PAUSE_MS = 250;
 const REQUEST_DEADLINE_MS = 120_000;
 
 interface Lane {
@@ -144,7 +146,7 @@ function steadyLoad(): { stop(): Promise<void> } {
   const running = lanes.map(async (lane) => {
     for (let n = 0; !stopped; n++) {
       await push(lane, n % 3 === 2 ? 1 : 20);
-      await delay(100);
+      await delay(LOAD_PAUSE_MS);
     }
   });
   return {
