@@ -82,9 +82,12 @@ function toRecord(row: ApiKeyRow): KeyRecord {
   };
 }
 
+function secretMatches(parsed: { secret: string }, record: KeyRecord | undefined): boolean {
+  return sameHash(hashSecret(parsed.secret), record?.secretHash ?? DECOY_HASH);
+}
+
 function check(parsed: { secret: string }, record: KeyRecord | undefined): AuthContext | undefined {
-  const matches = sameHash(hashSecret(parsed.secret), record?.secretHash ?? DECOY_HASH);
-  return record && matches && !record.revoked ? record.auth : undefined;
+  return record && secretMatches(parsed, record) && !record.revoked ? record.auth : undefined;
 }
 
 /** Uncached verification straight from the database (the admin CLI and tests use it). */
@@ -236,8 +239,9 @@ export function createApiKeyService(options: {
       recordUse(auth.keyId);
       return { auth };
     }
-    // Only ids of real keys get a bucket: the map stays as small as the key table.
-    if (record) {
+    // Only wrong secrets for ids of real keys count (a revoked key is refused, not guessed): the
+    // map stays as small as the key table.
+    if (record && !secretMatches(parsed, record)) {
       const bucket = failures ?? { tokens: settings.failedAuthBurst, at: Date.now() };
       failureBuckets.set(parsed.keyId, bucket);
       take(bucket, settings.failedAuthBurst, settings.failedAuthPerMinute / 60);
