@@ -34,8 +34,15 @@ export function canonicalId(value: string): string {
   return UUID_PATTERN.test(value) ? value.toLowerCase() : value;
 }
 
-/** A UUID in any case, canonicalised to lower case. */
-export const uuid = () => text({ max: 36 }).regex(UUID_PATTERN, 'must be a UUID').toLowerCase().openapi({ format: 'uuid' });
+/**
+ * A UUID in any case, canonicalised to lower case. Documented as `format: uuid` without the regex
+ * as a `pattern`: generating strings that miss a pattern is what made fuzzing these fields slow.
+ */
+export const uuid = () =>
+  text({ max: 36 })
+    .refine((value) => UUID_PATTERN.test(value), 'must be a UUID')
+    .toLowerCase()
+    .openapi({ format: 'uuid' });
 
 /**
  * The id of another resource of the tenant, in a body or a filter: any short text (an unknown one is
