@@ -6,10 +6,12 @@ import { HTTPException } from 'hono/http-exception';
 import type { Context } from 'hono';
 import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { InvalidCursorError } from '../db/repositories/pagination.js';
+import { isPostgresUnavailable } from '../db/availability.js';
 import { authenticate, createApiKeyService } from './auth.js';
 import { DEFAULT_API_CONFIG, type AppDeps, type AppEnv, type RouteDeps } from './context.js';
 import { ProblemError, problemResponse, validationProblem, type Problem } from './problem.js';
 import { validationHook } from './router.js';
+import { RequestIdSchema } from './schemas.js';
 import { createSignalOutbox, temporalFixDelivery } from './signal-outbox.js';
 import { mountDocs } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
@@ -41,6 +43,10 @@ function toProblem(error: unknown, c: Context<AppEnv>): { problem: Problem; head
     c.get('logger').warn({ err: error }, 'temporal unavailable');
     return toProblem(new ProblemError('unavailable', 503, 'The workflow service did not answer in time; retry.', { headers: { 'retry-after': '2' } }), c);
   }
+  if (isPostgresUnavailable(error)) {
+    c.get('logger').warn({ err: error }, 'postgres unavailable');
+    return toProblem(new ProblemError('unavailable', 503, 'The database is unavailable; retry the same request.', { headers: { 'retry-after': '2' } }), c);
+  }
   c.get('logger').error({ err: error }, 'unhandled error');
   return toProblem(new ProblemError('internal', 500, 'An unexpected error occurred; it has been logged.'), c);
 }
@@ -56,8 +62,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   // One log line per request; headers (and so the Authorization key) are never logged.
   app.use('*', async (c, next) => {
     const started = performance.now();
-    const supplied = c.req.header('x-request-id');
-    const requestId = supplied && /^[\w.:-]{1,100}$/.test(supplied) ? supplied : randomUUID();
+    // Echoed and logged, so only a well-formed id is kept; anything else is replaced, never refused.
+    const supplied = RequestIdSchema.safeParse(c.req.header('x-request-id'));
+    const requestId = supplied.success ? supplied.data : randomUUID();
     c.set('logger', deps.logger.child({ requestId }));
     c.set('logFields', {});
     c.header('x-request-id', requestId);

@@ -45,6 +45,8 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
       touchIntervalMs: env.API_KEY_LAST_USED_INTERVAL_SECONDS * 1000,
       rateLimitPerSecond: env.API_KEY_RATE_LIMIT_PER_SECOND,
       rateLimitBurst: env.API_KEY_RATE_LIMIT_BURST,
+      failedAuthBurst: env.API_KEY_FAILED_AUTH_BURST,
+      failedAuthPerMinute: env.API_KEY_FAILED_AUTH_PER_MINUTE,
     },
   };
 }

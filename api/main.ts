@@ -1,10 +1,10 @@
 // API entry point: configuration, connections, listener, the outbox sweeper, graceful shutdown.
-import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { loadEnv } from '../infra/env.js';
 import { createLogger, type Logger } from '../infra/logger.js';
 import { createDatabase } from '../db/connection.js';
 import { apiConfigFromEnv, createApp } from './app.js';
+import { serveApi } from './http-server.js';
 import { createApiKeyService } from './auth.js';
 import { createSignalOutbox, startSignalSweeper, temporalFixDelivery } from './signal-outbox.js';
 
@@ -37,9 +37,8 @@ await keys.listen(env.DATABASE_URL);
 const app = createApp({ db, temporal, logger, config, outbox, keys });
 const sweeper = startSignalSweeper(outbox, { intervalMs: SWEEP_INTERVAL_MS, logger });
 
-const server = serve({ fetch: app.fetch, port: env.PORT }, (info) => {
-  logger.info({ port: info.port, docs: `http://localhost:${info.port}/docs` }, 'API listening');
-});
+const { server, port } = await serveApi({ fetch: app.fetch, port: env.PORT });
+logger.info({ port, docs: `http://localhost:${port}/docs` }, 'API listening');
 
 let shuttingDown = false;
 async function shutdown(signal: string): Promise<void> {

@@ -12,6 +12,7 @@ import type { ApiKeyRole } from '../db/schema.js';
 import type { AppEnv } from './context.js';
 import { ProblemError } from './problem.js';
 import { problemResponses } from './schemas.js';
+import { requireUtf8Body } from './utf8-body.js';
 
 const READERS = ['admin', 'dispatcher', 'viewer'] as const;
 const WRITERS = ['admin', 'dispatcher'] as const;
@@ -85,8 +86,10 @@ export function secured<const R extends Omit<RouteConfig, 'security' | 'middlewa
     description: route.description ? `${route.description}\n\n${rolesLine}` : rolesLine,
     security: bearerSecurity,
     'x-roles': [...roles],
-    // Every authenticated call can meet the key's rate limit.
-    responses: { ...problemResponses(429), ...route.responses },
-    middleware: [authorize(roles)] as MiddlewareHandler<AppEnv>[],
+    // Every authenticated call can meet the key's rate limit, and every one takes some input
+    // (a path, query or body) that can be refused.
+    responses: { ...problemResponses(400, 429), ...route.responses },
+    // The body is checked after the role, like every other validation.
+    middleware: [authorize(roles), requireUtf8Body] as MiddlewareHandler<AppEnv>[],
   };
 }

@@ -1,7 +1,7 @@
 // The one Kysely `Database` interface: what the tables look like today.
 // Migrations under db/migrations are frozen in time and never import this file.
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
-import type { Anomaly, Fix, LineString, ShipmentStatus, ShipmentThresholds, StopStatus, StopType } from '../domain/types.js';
+import type { Anomaly, DeviceAttributes, Fix, LineString, ShipmentStatus, ShipmentThresholds, StopStatus, StopType } from '../domain/types.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -86,6 +86,18 @@ export interface PositionsTable {
   heading_deg: number | null;
   accuracy_m: number | null;
   temperature_c: number | null;
+  altitude_m: number | null;
+  satellites: number | null;
+  hdop: number | null;
+  ignition: boolean | null;
+  battery_pct: number | null;
+  battery_v: number | null;
+  odometer_km: number | null;
+  humidity_pct: number | null;
+  door_open: boolean | null;
+  event_code: string | null;
+  /** Vendor-specific readings, bounded by the API (keys, value types, total size). */
+  attributes: JSONColumnType<DeviceAttributes | null, DeviceAttributes | null | undefined, DeviceAttributes | null>;
   /** Outbox mark: null until the fix has been signalled to its shipment's workflow. */
   signalled_at: Timestamp | null;
 }

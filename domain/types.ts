@@ -15,6 +15,27 @@ export interface Fix extends LatLon {
   temperatureC?: number;
 }
 
+/** Vendor-specific readings of a device, e.g. Teltonika IO elements or Traccar attributes. */
+export type DeviceAttributes = Record<string, number | boolean | string>;
+
+/** Telematics a device may send with a fix (README "Device model"); stored and returned, not used by the rules. */
+export interface DeviceTelemetry {
+  altitudeM?: number;
+  satellites?: number;
+  hdop?: number;
+  ignition?: boolean;
+  batteryPct?: number;
+  batteryV?: number;
+  odometerKm?: number;
+  humidityPct?: number;
+  doorOpen?: boolean;
+  eventCode?: string;
+  attributes?: DeviceAttributes;
+}
+
+/** A fix as a device sends it and the positions table keeps it. */
+export type DeviceFix = Fix & DeviceTelemetry;
+
 export const STOP_TYPES = ['pickup', 'delivery', 'waypoint'] as const;
 export type StopType = (typeof STOP_TYPES)[number];
 export const STOP_STATUSES = ['PENDING', 'ARRIVED', 'DEPARTED'] as const;

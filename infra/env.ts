@@ -16,6 +16,9 @@ const envSchema = z.object({
   /** Per API key token bucket: sustained requests per second (0 disables) and burst. */
   API_KEY_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(200),
   API_KEY_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(400),
+  /** Failed authentications tolerated per existing key id before 429, and how many more are allowed per minute. */
+  API_KEY_FAILED_AUTH_BURST: z.coerce.number().int().min(1).default(10),
+  API_KEY_FAILED_AUTH_PER_MINUTE: z.coerce.number().positive('API_KEY_FAILED_AUTH_PER_MINUTE must be above 0').default(10),
   /** How long a verified key is trusted in-process; revocations also arrive at once through Postgres NOTIFY. */
   API_KEY_CACHE_TTL_SECONDS: z.coerce.number().min(0).default(30),
   /** lastUsedAt of a key is written at most this often. */
