@@ -14,6 +14,7 @@ import { API_KEY_REVOKED_CHANNEL, findApiKey, insertApiKey, touchApiKeys } from 
 import type { Logger } from '../infra/logger.js';
 import { ProblemError } from './problem.js';
 import type { AppEnv } from './context.js';
+import { sessionIdOf, type ConsoleSessions } from './sessions.js';
 
 export const API_KEY_ROLES: readonly ApiKeyRole[] = ['admin', 'dispatcher', 'viewer', 'device'];
 const KEY_PATTERN = /^rtk_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
@@ -263,15 +264,27 @@ export function createApiKeyService(options: {
 
 const unauthorized = (detail: string) => new ProblemError('unauthorized', 401, detail, { headers: { 'www-authenticate': 'Bearer realm="retrack"' } });
 
-/** Authenticates `Authorization: Bearer <key>`, then applies the key's rate limit. */
-export function authenticate(keys: ApiKeyService): MiddlewareHandler<AppEnv> {
+/**
+ * Authenticates `Authorization: Bearer <key>` or, without that header, the web console's session
+ * cookie (api/sessions.ts), then applies the key's rate limit.
+ */
+export function authenticate(keys: ApiKeyService, sessions?: ConsoleSessions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization');
-    if (!header) throw unauthorized('Send an API key as "Authorization: Bearer <key>".');
-    const [scheme, token] = header.split(' ', 2);
-    if (scheme?.toLowerCase() !== 'bearer' || !token) throw unauthorized('The Authorization header must use the Bearer scheme.');
-    const auth = await keys.verify(token.trim());
-    if (!auth) throw unauthorized('The API key is unknown, malformed or revoked.');
+    const sessionId = header === undefined ? sessionIdOf(c) : undefined;
+    let auth: AuthContext | undefined;
+    if (sessionId && sessions) {
+      auth = await sessions.authenticate(c);
+      if (!auth) throw unauthorized('The console session has expired, was signed out, or its API key was revoked; sign in again.');
+      c.set('recheckAuth', () => sessions.isValid(sessionId));
+    } else {
+      if (!header) throw unauthorized('Send an API key as "Authorization: Bearer <key>".');
+      const [scheme, token] = header.split(' ', 2);
+      if (scheme?.toLowerCase() !== 'bearer' || !token) throw unauthorized('The Authorization header must use the Bearer scheme.');
+      auth = await keys.verify(token.trim());
+      if (!auth) throw unauthorized('The API key is unknown, malformed or revoked.');
+      c.set('recheckAuth', async () => (await keys.verify(token.trim())) !== undefined);
+    }
     c.set('auth', auth);
     c.set('logFields', { ...c.get('logFields'), tenantId: auth.tenantId, keyId: auth.keyId });
 
