@@ -73,6 +73,7 @@ const NOT_FOUND_PAGE = `<!doctype html>
 </html>
 `;
 
+const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 const BUNDLE_MISSING = 'The console bundle is not built: run "bash scripts/install-tools.sh" (npm start and npm test do it).';
 
 export function consoleRoutes({ db, config }: RouteDeps) {
@@ -81,10 +82,10 @@ export function consoleRoutes({ db, config }: RouteDeps) {
 
   router.get('/', (c) => c.redirect('/app', 302));
 
-  router.get('/app/assets/:file{[A-Za-z0-9_.-]+}', async (c) => {
+  router.get('/app/assets/:file', async (c) => {
     const file = c.req.param('file');
     const path = resolve(WEB_DIST, file);
-    if (file.startsWith('.') || !existsSync(path)) return c.text(existsSync(WEB_DIST) ? 'Not found' : BUNDLE_MISSING, existsSync(WEB_DIST) ? 404 : 503);
+    if (!ASSET_NAME.test(file) || !existsSync(path)) return c.text(existsSync(WEB_DIST) ? 'Not found' : BUNDLE_MISSING, existsSync(WEB_DIST) ? 404 : 503);
     c.header('content-type', CONTENT_TYPES[extname(file)] ?? 'application/octet-stream');
     c.header('x-content-type-options', 'nosniff');
     c.header('cache-control', 'no-cache');

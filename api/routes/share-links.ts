@@ -7,7 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ShareLinkRow } from '../../db/schema.js';
 import { findSharedShipment, insertShareLink, listShareLinks, revokeShareLink } from '../../db/repositories/share-links.js';
-import { findStops, iso, toStopProgress } from '../../db/repositories/shipments.js';
+import { findShipment, findStops, iso, toStopProgress } from '../../db/repositories/shipments.js';
 import type { RouteDeps } from '../context.js';
 import { publicRoute, secured } from '../permissions.js';
 import { notFound, validationProblem } from '../problem.js';
@@ -189,9 +189,10 @@ export function shareLinkRoutes(deps: RouteDeps) {
 
   router.openapi(revokeLinkRoute, async (c) => {
     const params = c.req.valid('param');
-    const row = await loadShipment(c, db, params.id);
-    const link = await revokeShareLink(db, row.tenant_id, row.id, params.linkId);
-    if (!link) throw notFound('Share link not found.');
+    // A missing shipment and a missing link answer alike: nothing tells them apart.
+    const row = await findShipment(db, c.get('auth').tenantId, params.id);
+    const link = row && (await revokeShareLink(db, row.tenant_id, row.id, params.linkId));
+    if (!row || !link) throw notFound('Share link not found.');
     c.get('logger').info({ shipmentId: row.id, shareLinkId: link.id }, 'share link revoked');
     return c.json(toView(link), 200);
   });
