@@ -48,7 +48,7 @@ export function splitAtGaps(fixes: readonly TrackFix[], gapMs: number): { segmen
 function simplifySegments(segments: TrackVertex[][], toleranceDeg: number): TrackVertex[][] {
   if (toleranceDeg <= 0) return segments;
   return segments.map((segment) =>
-    segment.length <= 2 ? segment : (simplify(lineString(segment), { tolerance: toleranceDeg, highQuality: true }).geometry.coordinates as TrackVertex[]),
+    segment.length <= 2 ? segment : (simplify(lineString(segment), { tolerance: toleranceDeg }).geometry.coordinates as TrackVertex[]),
   );
 }
 
@@ -59,25 +59,23 @@ export function degreesPerPixel(zoom: number): number {
   return 360 / (256 * 2 ** zoom);
 }
 
+/** Tolerance to start the budget search from: about a metre. */
+const START_TOLERANCE_DEG = 1e-5;
+const MAX_BUDGET_ROUNDS = 8;
+
 /**
- * Simplifies for a zoom level (half a pixel of tolerance) or, without one, to at most `maxPoints`
- * vertices with the smallest tolerance that fits (a binary search over the tolerance).
+ * Simplifies for a zoom level (half a pixel of tolerance) and, where that is still more than
+ * `maxPoints` vertices (or no zoom is given), raises the tolerance until the track fits: each round
+ * scales it by how far over budget the last one was, so a 20,000-fix track takes a few rounds.
  */
 export function simplifyTrack(fixes: readonly TrackFix[], options: { gapMs: number; maxPoints: number; zoom?: number }): SimplifiedTrack {
   const { segments, gaps } = splitAtGaps(fixes, options.gapMs);
   let toleranceDeg = options.zoom === undefined ? 0 : degreesPerPixel(options.zoom) / 2;
   let simplified = simplifySegments(segments, toleranceDeg);
-  if (countVertices(simplified) > options.maxPoints) {
-    let low = toleranceDeg;
-    let high = Math.max(toleranceDeg * 2, 1e-5);
-    while (countVertices(simplifySegments(segments, high)) > options.maxPoints && high < 10) high *= 4;
-    for (let i = 0; i < 18; i++) {
-      const middle = (low + high) / 2;
-      if (countVertices(simplifySegments(segments, middle)) > options.maxPoints) low = middle;
-      else high = middle;
-    }
-    toleranceDeg = high;
-    simplified = simplifySegments(segments, high);
+  for (let round = 0; countVertices(simplified) > options.maxPoints && round < MAX_BUDGET_ROUNDS; round++) {
+    const overBudget = countVertices(simplified) / options.maxPoints;
+    toleranceDeg = toleranceDeg === 0 ? START_TOLERANCE_DEG : toleranceDeg * Math.max(1.5, overBudget ** 1.5);
+    simplified = simplifySegments(segments, toleranceDeg);
   }
   return { segments: simplified, gaps, fixes: fixes.length, vertices: countVertices(simplified), toleranceDeg };
 }
