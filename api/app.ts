@@ -107,7 +107,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/', shipmentMapRoutes(routeDeps));
   app.route('/', shipmentOverviewRoutes(routeDeps));
   app.route('/', shareLinkRoutes(routeDeps));
-  app.route('/', consoleRoutes(routeDeps));
+  app.route('/', consoleRoutes(routeDeps, sessions));
   mountDocs(app);
 
   app.notFound((c) => problemResponse(c, new ProblemError('notFound', 404, `No route for ${c.req.method} ${c.req.path}.`).problem));

@@ -9,6 +9,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { PROJECT_ROOT } from '../../infra/tools.js';
 import type { AppEnv, RouteDeps } from '../context.js';
+import { sessionIdOf, type ConsoleSessions } from '../sessions.js';
 import { sharedShipment } from './share-links.js';
 
 export const WEB_DIST = resolve(PROJECT_ROOT, 'web/dist');
@@ -49,13 +50,15 @@ function pageHeaders(c: Context, csp: string): void {
 
 const escapeAttribute = (value: string) => value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
-function shell(options: { title: string; bundle: 'console' | 'track'; mapStyleUrl?: string }): string {
+function shell(options: { title: string; bundle: 'console' | 'track'; mapStyleUrl?: string; signedIn?: boolean }): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="retrack-map-style" content="${escapeAttribute(options.mapStyleUrl ?? '')}">
+<meta name="retrack-signed-in" content="${options.signedIn ? 'true' : 'false'}">
+<link rel="icon" href="data:,">
 <title>${options.title}</title>
 <link rel="stylesheet" href="/app/assets/${options.bundle}.css">
 <script type="module" src="/app/assets/${options.bundle}.js"></script>
@@ -67,7 +70,7 @@ function shell(options: { title: string; bundle: 'console' | 'track'; mapStyleUr
 
 const NOT_FOUND_PAGE = `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Tracking link not found</title>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Tracking link not found</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="/app/assets/track.css"></head>
 <body><main class="not-found"><h1>Tracking link not found</h1><p>This link is unknown, has expired or was revoked. Ask the sender for a new one.</p></main></body>
 </html>
@@ -76,7 +79,7 @@ const NOT_FOUND_PAGE = `<!doctype html>
 const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 const BUNDLE_MISSING = 'The console bundle is not built: run "bash scripts/install-tools.sh" (npm start and npm test do it).';
 
-export function consoleRoutes({ db, config }: RouteDeps) {
+export function consoleRoutes({ db, config }: RouteDeps, sessions: ConsoleSessions) {
   const router = new Hono<AppEnv>();
   const csp = contentSecurityPolicy(config.console.mapStyleUrl);
 
@@ -92,9 +95,12 @@ export function consoleRoutes({ db, config }: RouteDeps) {
     return c.body(new Uint8Array(await readFile(path)));
   });
 
-  const consolePage = (c: Context<AppEnv>) => {
+  const consolePage = async (c: Context<AppEnv>) => {
     pageHeaders(c, csp);
-    return c.html(shell({ title: 'ReTrack console', bundle: 'console', ...(config.console.mapStyleUrl ? { mapStyleUrl: config.console.mapStyleUrl } : {}) }));
+    // Tells the page whether to show the sign-in form straight away, without a 401 round trip.
+    const sessionId = sessionIdOf(c);
+    const signedIn = sessionId !== undefined && (await sessions.isValid(sessionId));
+    return c.html(shell({ title: 'ReTrack console', bundle: 'console', signedIn, ...(config.console.mapStyleUrl ? { mapStyleUrl: config.console.mapStyleUrl } : {}) }));
   };
   router.get('/app', consolePage);
   router.get('/app/*', consolePage);

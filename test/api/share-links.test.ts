@@ -29,7 +29,7 @@ const publicData = (token: string) => h.app.request(`/v1/track/${token}`);
 async function notFoundOf(token: string) {
   const data = await publicData(token);
   const page = await h.app.request(`/track/${token}`);
-  const { instance: _instance, ...problem } = await data.json();
+  const { instance: _instance, ...problem } = (await data.json()) as Record<string, unknown>;
   return { dataStatus: data.status, problem, pageStatus: page.status, page: await page.text() };
 }
 
@@ -70,7 +70,7 @@ describe('the public page and its data', () => {
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     const res = await publicData(body.token);
     expect(res.status).toBe(200);
-    const data = await res.json();
+    const data = (await res.json()) as any;
     expect(data.stops.map((s: { name: string }) => s.name)).toEqual(['Lyon DC', 'Paris XV']);
     expect(data.lastPosition).toMatchObject({ lat: expect.any(Number), lon: expect.any(Number) });
     expect(data.track.features.length).toBeGreaterThan(0);

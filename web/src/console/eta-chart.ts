@@ -34,7 +34,7 @@ export function createEtaChart(container: HTMLElement): { update(stop: ChartStop
       width: Math.max(320, container.clientWidth),
       height: 260,
       scales: { x: { time: false }, y: { time: false } },
-      axes: [{ ...timeAxis, label: 'prediction made at (UTC)' }, { ...timeAxis, label: 'predicted arrival', size: 90 }],
+      axes: [{ ...timeAxis, label: 'prediction made at (UTC)', space: 110 }, { ...timeAxis, label: 'predicted arrival (UTC)', size: 90 }],
       series: [
         {},
         { label: 'model', stroke: '#1565c0', width: 2, points: { show: true, size: 5 }, spanGaps: true },

@@ -57,11 +57,19 @@ function layout(session: Session): HTMLElement {
   return el(root, '#page');
 }
 
+// The page as served says whether its cookie holds a live session; later navigations ask the API.
+let signedInAtLoad = document.querySelector<HTMLMetaElement>('meta[name="retrack-signed-in"]')?.content === 'true';
+
 async function route(): Promise<void> {
   teardown?.();
   teardown = undefined;
   const path = location.pathname;
   if (path === '/app/sign-in') return signInPage();
+  if (!signedInAtLoad) {
+    signedInAtLoad = true;
+    history.replaceState(null, '', '/app/sign-in');
+    return signInPage();
+  }
   let session: Session;
   try {
     session = await api<Session>('/v1/sessions/current');

@@ -207,6 +207,7 @@ export async function renderShipmentPage(page: HTMLElement, session: Session, id
     const position = item.position ?? positionOf(item.at);
     setData(map, 'selected', { type: 'FeatureCollection', features: position ? [point(position[0], position[1])] : [] });
     if (position && fly) map.flyTo({ center: position, zoom: Math.max(map.getZoom(), 10), duration: 600 });
+    container.dataset.selected = key;
     for (const li of list.querySelectorAll('li')) li.classList.toggle('selected', li.dataset.key === key);
     list.querySelector(`li[data-key="${CSS.escape(key)}"]`)?.scrollIntoView({ block: 'nearest' });
   }

@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       map.fitBounds(bounds, { padding: 50, duration: 0 });
       fitted = true;
     }
+    await new Promise<void>((resolve) => map.once('idle', () => resolve()));
     container.dataset.ready = 'true';
   }
 
