@@ -14,6 +14,9 @@ export interface TrackFix {
   lon: number;
 }
 
+/** A fix as a track vertex. */
+export const toVertex = (fix: TrackFix): TrackVertex => [fix.lon, fix.lat, Date.parse(fix.recordedAt) / 1000];
+
 export interface SimplifiedTrack {
   /** Stretches with fixes no further apart than the gap threshold. */
   segments: TrackVertex[][];
@@ -24,15 +27,12 @@ export interface SimplifiedTrack {
   toleranceDeg: number;
 }
 
-const toVertex = (fix: TrackFix): TrackVertex => [fix.lon, fix.lat, Date.parse(fix.recordedAt) / 1000];
-
-/** Splits fix-time-ordered fixes wherever two consecutive fixes are more than `gapMs` apart. */
-export function splitAtGaps(fixes: readonly TrackFix[], gapMs: number): { segments: TrackVertex[][]; gaps: [TrackVertex, TrackVertex][] } {
+/** Splits time-ordered vertices wherever two consecutive fixes are more than `gapMs` apart. */
+export function splitAtGaps(vertices: readonly TrackVertex[], gapMs: number): { segments: TrackVertex[][]; gaps: [TrackVertex, TrackVertex][] } {
   const segments: TrackVertex[][] = [];
   const gaps: [TrackVertex, TrackVertex][] = [];
   let current: TrackVertex[] = [];
-  for (const fix of fixes) {
-    const vertex = toVertex(fix);
+  for (const vertex of vertices) {
     const previous = current[current.length - 1];
     if (previous && (vertex[2] - previous[2]) * 1000 > gapMs) {
       segments.push(current);
@@ -48,7 +48,8 @@ export function splitAtGaps(fixes: readonly TrackFix[], gapMs: number): { segmen
 function simplifySegments(segments: TrackVertex[][], toleranceDeg: number): TrackVertex[][] {
   if (toleranceDeg <= 0) return segments;
   return segments.map((segment) =>
-    segment.length <= 2 ? segment : (simplify(lineString(segment), { tolerance: toleranceDeg }).geometry.coordinates as TrackVertex[]),
+    // `mutate` on a shallow copy: turf's own deep clone of 20,000 vertices costs more than the simplification.
+    segment.length <= 2 ? segment : (simplify(lineString(segment.slice()), { tolerance: toleranceDeg, mutate: true }).geometry.coordinates as TrackVertex[]),
   );
 }
 
@@ -68,16 +69,16 @@ const MAX_BUDGET_ROUNDS = 8;
  * `maxPoints` vertices (or no zoom is given), raises the tolerance until the track fits: each round
  * scales it by how far over budget the last one was, so a 20,000-fix track takes a few rounds.
  */
-export function simplifyTrack(fixes: readonly TrackFix[], options: { gapMs: number; maxPoints: number; zoom?: number }): SimplifiedTrack {
-  const { segments, gaps } = splitAtGaps(fixes, options.gapMs);
+export function simplifyTrack(vertices: readonly TrackVertex[], options: { gapMs: number; maxPoints: number; zoom?: number }): SimplifiedTrack {
+  const { segments, gaps } = splitAtGaps(vertices, options.gapMs);
   let toleranceDeg = options.zoom === undefined ? 0 : degreesPerPixel(options.zoom) / 2;
   let simplified = simplifySegments(segments, toleranceDeg);
   for (let round = 0; countVertices(simplified) > options.maxPoints && round < MAX_BUDGET_ROUNDS; round++) {
     const overBudget = countVertices(simplified) / options.maxPoints;
-    toleranceDeg = toleranceDeg === 0 ? START_TOLERANCE_DEG : toleranceDeg * Math.max(1.5, overBudget ** 1.5);
+    toleranceDeg = toleranceDeg === 0 ? START_TOLERANCE_DEG : toleranceDeg * Math.max(1.5, overBudget);
     simplified = simplifySegments(segments, toleranceDeg);
   }
-  return { segments: simplified, gaps, fixes: fixes.length, vertices: countVertices(simplified), toleranceDeg };
+  return { segments: simplified, gaps, fixes: vertices.length, vertices: countVertices(simplified), toleranceDeg };
 }
 
 /**

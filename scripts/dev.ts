@@ -351,6 +351,7 @@ async function main(): Promise<void> {
     await waitFor(`the API on port ${apiPort}`, async () => (await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok, api, 120_000);
     const banner = [
       '',
+      `  Console      http://localhost:${apiPort}/app   (sign in with an API key)`,
       `  API          http://localhost:${apiPort}`,
       `  API docs     http://localhost:${apiPort}/docs`,
       env.TEMPORAL_ADDRESS ? `  Temporal     ${temporalAddress} (external)` : `  Temporal UI  http://localhost:${uiPort}`,

@@ -111,15 +111,14 @@ export function shipmentMapRoutes({ db }: RouteDeps) {
     const query = c.req.valid('query');
     // The cursor first: whatever is stored after it reaches the client through the stream.
     const cursor = await currentShipmentCursor(db, row.id);
-    const [stops, { track, fixes }, events] = await Promise.all([
+    const [stops, { track, vertices }, events] = await Promise.all([
       findStops(db, row.id),
       loadSimplifiedTrack(db, row, query),
       shipmentEventsOfTypes(db, row.id, MAP_EVENT_TYPES),
     ]);
-    const everyFix: TrackVertex[] = fixes.map((f) => [f.lon, f.lat, Date.parse(f.recordedAt) / 1000]);
     const where = (at: Date, data: Record<string, unknown>) => {
       if (typeof data.lat === 'number' && typeof data.lon === 'number') return { lat: data.lat, lon: data.lon };
-      const p = positionAt(everyFix, at.getTime() / 1000);
+      const p = positionAt(vertices, at.getTime() / 1000);
       return p ? { lat: p[1], lon: p[0] } : undefined;
     };
     const milestones = [];

@@ -1,14 +1,14 @@
 // The console's track: split where the device was silent, simplified to a point budget or a zoom
 // level without losing the shape's ends, and the truck's position at any moment for replay.
 import { describe, expect, it } from 'vitest';
-import { degreesPerPixel, positionAt, simplifyTrack, splitAtGaps, type TrackFix } from '../../domain/track.js';
+import { degreesPerPixel, positionAt, simplifyTrack, splitAtGaps, toVertex, type TrackVertex } from '../../domain/track.js';
 
 const start = Date.parse('2026-11-26T08:00:00Z');
 /** A wiggly road north from Lyon, one fix a minute, with `gapAfter` fixes then `gapMin` of silence. */
-function road(count: number, options: { gapAfter?: number; gapMin?: number } = {}): TrackFix[] {
+function road(count: number, options: { gapAfter?: number; gapMin?: number } = {}): TrackVertex[] {
   return Array.from({ length: count }, (_, i) => {
     const silence = options.gapAfter !== undefined && i >= options.gapAfter ? (options.gapMin ?? 0) * 60_000 : 0;
-    return { recordedAt: new Date(start + i * 60_000 + silence).toISOString(), lat: 45.75 + i * 0.0003, lon: 4.85 + 0.01 * Math.sin(i / 40) };
+    return toVertex({ recordedAt: new Date(start + i * 60_000 + silence).toISOString(), lat: 45.75 + i * 0.0003, lon: 4.85 + 0.01 * Math.sin(i / 40) });
   });
 }
 
@@ -34,8 +34,8 @@ describe('simplifyTrack', () => {
     expect(track.vertices).toBeLessThanOrEqual(2_000);
     expect(track.vertices).toBeGreaterThan(100);
     expect(track.segments).toHaveLength(2);
-    expect(track.segments[0]![0]).toEqual([fixes[0]!.lon, fixes[0]!.lat, start / 1000]);
-    expect(track.segments[1]!.at(-1)![2]).toBe(Date.parse(fixes.at(-1)!.recordedAt) / 1000);
+    expect(track.segments[0]![0]).toEqual(fixes[0]);
+    expect(track.segments[1]!.at(-1)).toEqual(fixes.at(-1));
     for (const segment of track.segments) for (let i = 1; i < segment.length; i++) expect(segment[i]![2]).toBeGreaterThan(segment[i - 1]![2]);
   });
 
