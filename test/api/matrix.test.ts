@@ -94,13 +94,14 @@ const fleetIdOf = (tenant: Tenant, kind: FleetKind) => tenant.fleet[`${kind}Id` 
 const ROWS: Row[] = [
   { method: 'POST', path: '/v1/shipments', allowed: WRITERS, success: 201, request: async () => ({ path: '/v1/shipments', body: shipmentBody() }) },
   { method: 'GET', path: '/v1/shipments', allowed: READERS, success: 200, request: async () => ({ path: '/v1/shipments' }) },
-  ...(['', '/timeline', '/track', '/positions'] as const).map(
+  ...(['', '/timeline', '/track', '/positions', '/map', '/eta-history', '/stream'] as const).map(
     (suffix): Row => ({
       method: 'GET',
       path: `/v1/shipments/{id}${suffix}`,
       allowed: READERS,
       success: 200,
       byTarget: true,
+      stream: suffix === '/stream',
       request: async (target) => ({ path: `/v1/shipments/${idFor(target, ownShipment.id, otherShipment.id)}${suffix}` }),
     }),
   ),
@@ -216,17 +217,6 @@ const ROWS: Row[] = [
   { method: 'GET', path: '/v1/sessions/current', allowed: READERS, success: 200, request: async () => ({ path: '/v1/sessions/current' }) },
   { method: 'DELETE', path: '/v1/sessions/current', allowed: READERS, success: 204, request: async () => ({ path: '/v1/sessions/current' }) },
   { method: 'GET', path: '/v1/shipment-overview', allowed: READERS, success: 200, request: async () => ({ path: '/v1/shipment-overview' }) },
-  ...(['/map', '/eta-history', '/stream'] as const).map(
-    (suffix): Row => ({
-      method: 'GET',
-      path: `/v1/shipments/{id}${suffix}`,
-      allowed: READERS,
-      success: 200,
-      byTarget: true,
-      stream: suffix === '/stream',
-      request: async (target) => ({ path: `/v1/shipments/${idFor(target, ownShipment.id, otherShipment.id)}${suffix}` }),
-    }),
-  ),
   {
     method: 'POST',
     path: '/v1/shipments/{id}/share-links',
