@@ -39,12 +39,18 @@ function isPast(cursor: ShipmentChangeCursor, change: ShipmentChange): boolean {
   return BigInt(change.id) > BigInt(mark);
 }
 
+/** A change with the stream's cursor once it has been seen (the SSE event id). */
+export interface DeliveredChange {
+  change: ShipmentChange;
+  cursor: ShipmentChangeCursor;
+}
+
 export interface StreamSubscription {
   shipmentId: string;
   keyId: string;
   cursor: ShipmentChangeCursor;
-  /** Delivers changes past the cursor, each with the cursor after it. */
-  deliver(changes: { change: ShipmentChange; cursor: ShipmentChangeCursor }[]): Promise<void>;
+  /** Delivers changes past the cursor, in order. */
+  deliver(changes: DeliveredChange[]): Promise<void>;
   stillAuthorized(): Promise<boolean>;
   /** Ends the stream (credential gone or the hub closing). */
   end(reason: string): void;
@@ -89,7 +95,7 @@ export function createShipmentStreamHub(options: { db: Kysely<Database>; logger:
       const changes = await readShipmentChanges(db, from, CHANGES_PER_TICK);
       await Promise.all(
         [...subscriptions].map(async (s) => {
-          const batch: { change: ShipmentChange; cursor: ShipmentChangeCursor }[] = [];
+          const batch: DeliveredChange[] = [];
           let cursor = s.cursor;
           for (const change of changes.get(s.shipmentId) ?? []) {
             if (!isPast(cursor, change)) continue;

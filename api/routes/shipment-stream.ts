@@ -10,7 +10,7 @@ import { secured } from '../permissions.js';
 import { ProblemError, validationProblem } from '../problem.js';
 import { createRouter, loadShipment } from '../router.js';
 import { problemResponses, ShipmentIdParamSchema } from '../schemas.js';
-import { encodeStreamCursor, parseStreamCursor, TooManyStreamsError, type ShipmentStreamHub } from '../shipment-stream-hub.js';
+import { encodeStreamCursor, parseStreamCursor, TooManyStreamsError, type DeliveredChange, type ShipmentStreamHub } from '../shipment-stream-hub.js';
 
 const HEARTBEAT_MS = 15_000;
 /** What an EventSource waits before reconnecting after the stream drops. */
@@ -60,7 +60,8 @@ export function shipmentStreamRoutes({ db }: RouteDeps, hub: ShipmentStreamHub) 
     let ended: (reason: string) => void = () => undefined;
     const finished = new Promise<string>((resolve) => (ended = resolve));
     let unsubscribe: () => void;
-    let send: (changes: Parameters<Parameters<ShipmentStreamHub['subscribe']>[0]['deliver']>[0]) => Promise<void> = async () => undefined;
+    // Set synchronously by streamSSE below, before any poll can run.
+    let send: (changes: DeliveredChange[]) => Promise<void> = async () => undefined;
     try {
       unsubscribe = hub.subscribe({
         shipmentId: row.id,
