@@ -26,6 +26,15 @@ import { deviceRoutes } from './routes/devices.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { auditEventRoutes } from './routes/audit-events.js';
 import { analyticsRoutes } from './routes/analytics.js';
+import { consoleRoutes } from './routes/console.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { shareLinkRoutes } from './routes/share-links.js';
+import { shipmentMapRoutes } from './routes/shipment-map.js';
+import { shipmentOverviewRoutes } from './routes/shipment-overview.js';
+import { shipmentStreamRoutes } from './routes/shipment-stream.js';
+import { isPublicOperation } from './permissions.js';
+import { createConsoleSessions } from './sessions.js';
+import { createShipmentStreamHub } from './shipment-stream-hub.js';
 
 export type { ApiConfig, AppDeps } from './context.js';
 export { apiConfigFromEnv } from './context.js';
@@ -53,10 +62,18 @@ function toProblem(error: unknown, c: Context<AppEnv>): { problem: Problem; head
 
 /** Builds the API. `config` falls back to DEFAULT_API_CONFIG field by field. */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
-  const config = { ...DEFAULT_API_CONFIG, ...deps.config, apiKeys: { ...DEFAULT_API_CONFIG.apiKeys, ...deps.config?.apiKeys } };
+  const config = {
+    ...DEFAULT_API_CONFIG,
+    ...deps.config,
+    apiKeys: { ...DEFAULT_API_CONFIG.apiKeys, ...deps.config?.apiKeys },
+    console: { ...DEFAULT_API_CONFIG.console, ...deps.config?.console },
+  };
   const outbox = deps.outbox ?? createSignalOutbox({ db: deps.db, deliver: temporalFixDelivery(deps.temporal), logger: deps.logger });
   const keys = deps.keys ?? createApiKeyService({ db: deps.db, logger: deps.logger, settings: config.apiKeys });
   const routeDeps: RouteDeps = { db: deps.db, temporal: deps.temporal, config, outbox, keys };
+  const sessions = createConsoleSessions({ db: deps.db, ttlMs: config.console.sessionTtlMs });
+  const streams =
+    deps.streams ?? createShipmentStreamHub({ db: deps.db, logger: deps.logger, pollMs: config.console.streamPollMs, maxStreamsPerKey: config.console.maxStreamsPerKey });
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   // One log line per request; headers (and so the Authorization key) are never logged.
@@ -76,7 +93,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   app.use('/v1/*', bodyLimit({ maxSize: config.bodyLimitBytes, onError: () => { throw new HTTPException(413); } }));
-  app.use('/v1/*', authenticate(keys));
+  const requireCaller = authenticate(keys, sessions);
+  // The few public /v1 operations (permissions.ts PUBLIC_OPERATIONS) carry their own credential.
+  app.use('/v1/*', (c, next) => (isPublicOperation(c.req.method, c.req.path) ? next() : requireCaller(c, next)));
 
   app.route('/', healthRoutes(routeDeps));
   app.route('/', shipmentRoutes(routeDeps));
@@ -90,6 +109,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/', apiKeyRoutes(routeDeps));
   app.route('/', auditEventRoutes(routeDeps));
   app.route('/', analyticsRoutes(routeDeps));
+  app.route('/', sessionRoutes(routeDeps, sessions));
+  app.route('/', shipmentStreamRoutes(routeDeps, streams));
+  app.route('/', shipmentMapRoutes(routeDeps));
+  app.route('/', shipmentOverviewRoutes(routeDeps));
+  app.route('/', shareLinkRoutes(routeDeps));
+  app.route('/', consoleRoutes(routeDeps, sessions));
   mountDocs(app);
 
   app.notFound((c) => problemResponse(c, new ProblemError('notFound', 404, `No route for ${c.req.method} ${c.req.path}.`).problem));

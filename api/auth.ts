@@ -14,6 +14,7 @@ import { API_KEY_REVOKED_CHANNEL, findApiKey, insertApiKey, touchApiKeys } from 
 import type { Logger } from '../infra/logger.js';
 import { ProblemError } from './problem.js';
 import type { AppEnv } from './context.js';
+import { sessionIdOf, type ConsoleSessions } from './sessions.js';
 
 export const API_KEY_ROLES: readonly ApiKeyRole[] = ['admin', 'dispatcher', 'viewer', 'device'];
 const KEY_PATTERN = /^rtk_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
@@ -320,18 +321,37 @@ const rateLimited = (detail: string, waitSeconds: number) =>
 // Exactly one token after the scheme: anything after the key is a malformed header, not ignored.
 const BEARER = /^Bearer +(\S+) *$/i;
 
-/** Authenticates `Authorization: Bearer <key>`, then applies the key's rate limit. */
-export function authenticate(keys: ApiKeyService): MiddlewareHandler<AppEnv> {
+/** The key of `Authorization: Bearer <key>`, throttled per key id after failed attempts. */
+async function bearerAuth(keys: ApiKeyService, header: string | undefined): Promise<{ auth: AuthContext; token: string }> {
+  if (!header) throw unauthorized('Send an API key as "Authorization: Bearer <key>".');
+  const token = BEARER.exec(header)?.[1];
+  if (!token) throw unauthorized('The Authorization header must be "Bearer <key>" and nothing else.');
+  const { auth, retryAfterSeconds } = await keys.check(token);
+  if (retryAfterSeconds !== undefined) {
+    throw rateLimited(`Too many failed authentications for this key id; retry in ${retryAfterSeconds}s.`, retryAfterSeconds);
+  }
+  if (!auth) throw unauthorized('The API key is unknown, malformed or revoked.');
+  return { auth, token };
+}
+
+/**
+ * Authenticates `Authorization: Bearer <key>` or, without that header, the web console's session
+ * cookie (api/sessions.ts), then applies the key's rate limit.
+ */
+export function authenticate(keys: ApiKeyService, sessions?: ConsoleSessions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization');
-    if (!header) throw unauthorized('Send an API key as "Authorization: Bearer <key>".');
-    const token = BEARER.exec(header)?.[1];
-    if (!token) throw unauthorized('The Authorization header must be "Bearer <key>" and nothing else.');
-    const { auth, retryAfterSeconds } = await keys.check(token);
-    if (retryAfterSeconds !== undefined) {
-      throw rateLimited(`Too many failed authentications for this key id; retry in ${retryAfterSeconds}s.`, retryAfterSeconds);
+    const sessionId = header === undefined ? sessionIdOf(c) : undefined;
+    let auth: AuthContext | undefined;
+    if (sessionId && sessions) {
+      auth = await sessions.authenticate(c);
+      if (!auth) throw unauthorized('The console session has expired, was signed out, or its API key was revoked; sign in again.');
+      c.set('recheckAuth', () => sessions.isValid(sessionId));
+    } else {
+      const bearer = await bearerAuth(keys, header);
+      auth = bearer.auth;
+      c.set('recheckAuth', async () => (await keys.check(bearer.token)).auth !== undefined);
     }
-    if (!auth) throw unauthorized('The API key is unknown, malformed or revoked.');
     c.set('auth', auth);
     c.set('logFields', { ...c.get('logFields'), tenantId: auth.tenantId, keyId: auth.keyId });
 

@@ -7,6 +7,7 @@ import { apiConfigFromEnv, createApp } from './app.js';
 import { serveApi } from './http-server.js';
 import { createApiKeyService } from './auth.js';
 import { createSignalOutbox, startSignalSweeper, temporalFixDelivery } from './signal-outbox.js';
+import { createShipmentStreamHub } from './shipment-stream-hub.js';
 
 const SWEEP_INTERVAL_MS = 5_000;
 
@@ -34,17 +35,20 @@ const outbox = createSignalOutbox({ db, deliver: temporalFixDelivery(temporal), 
 // Revocations made by any API process reach this one's key cache through Postgres LISTEN/NOTIFY.
 const keys = createApiKeyService({ db, logger, settings: config.apiKeys });
 await keys.listen(env.DATABASE_URL);
-const app = createApp({ db, temporal, logger, config, outbox, keys });
+const streams = createShipmentStreamHub({ db, logger, pollMs: config.console.streamPollMs, maxStreamsPerKey: config.console.maxStreamsPerKey });
+const app = createApp({ db, temporal, logger, config, outbox, keys, streams });
 const sweeper = startSignalSweeper(outbox, { intervalMs: SWEEP_INTERVAL_MS, logger });
 
 const { server, port } = await serveApi({ fetch: app.fetch, port: env.PORT });
-logger.info({ port, docs: `http://localhost:${port}/docs` }, 'API listening');
+logger.info({ port, docs: `http://localhost:${port}/docs`, console: `http://localhost:${port}/app` }, 'API listening');
 
 let shuttingDown = false;
 async function shutdown(signal: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   logger.info({ signal }, 'shutting down');
+  // Open live streams would keep the listener from closing.
+  streams.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await sweeper.stop();
   await outbox.idle();

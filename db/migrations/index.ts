@@ -6,6 +6,7 @@ import * as fleetLookups from './2026_11_27_0003_fleet_lookups.js';
 import * as etaPredictions from './2026_11_27_0004_eta_predictions.js';
 import * as fixTelemetry from './2026_12_02_0005_fix_telemetry.js';
 import * as canonicalFleetIds from './2026_12_02_0006_canonical_fleet_ids.js';
+import * as consoleSessionsAndShareLinks from './2026_12_02_0007_console_sessions_and_share_links.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_26_0001_initial': initial,
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0004_eta_predictions': etaPredictions,
   '2026_12_02_0005_fix_telemetry': fixTelemetry,
   '2026_12_02_0006_canonical_fleet_ids': canonicalFleetIds,
+  '2026_12_02_0007_console_sessions_and_share_links': consoleSessionsAndShareLinks,
 };

@@ -158,7 +158,7 @@ export function toStopPlan(stop: StopRow): StopPlan {
   };
 }
 
-function toStopProgress(stop: StopRow): StopProgress {
+export function toStopProgress(stop: StopRow): StopProgress {
   return {
     ...toStopPlan(stop),
     status: stop.status,
