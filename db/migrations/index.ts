@@ -4,10 +4,12 @@ import * as initial from './2026_11_26_0001_initial.js';
 import * as fleetAndAudit from './2026_11_26_0002_fleet_and_audit.js';
 import * as fleetLookups from './2026_11_27_0003_fleet_lookups.js';
 import * as etaPredictions from './2026_11_27_0004_eta_predictions.js';
+import * as stopArrivalConfirmation from './2026_11_28_0005_stop_arrival_confirmation.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_26_0001_initial': initial,
   '2026_11_26_0002_fleet_and_audit': fleetAndAudit,
   '2026_11_27_0003_fleet_lookups': fleetLookups,
   '2026_11_27_0004_eta_predictions': etaPredictions,
+  '2026_11_28_0005_stop_arrival_confirmation': stopArrivalConfirmation,
 };
