@@ -67,7 +67,8 @@ export const DEFAULT_GEOFENCE_CONFIG: Readonly<GeofenceConfig> = {
 /**
  * The rules before confirmed arrivals: the first fix inside is the arrival, a departure needs two
  * consecutive fixes outside and is stamped at the first, and nothing else ends a visit. Shipments
- * whose workflow started on those rules keep them, so their histories replay unchanged.
+ * whose workflow started on those rules keep them, so their histories replay unchanged. Spelled
+ * out rather than derived from the defaults: it must not move when they do.
  */
 export const LEGACY_GEOFENCE_CONFIG: Readonly<GeofenceConfig> = {
   exitMarginRatio: 0.25,

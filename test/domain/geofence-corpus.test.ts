@@ -2,56 +2,33 @@
 // case's milestones as its plan says, drive-bys as GEOFENCE_PASSED, and no anomaly the trip does
 // not deserve. Workflow-side tests reuse the same cases with other upload orders.
 import { describe, expect, it } from 'vitest';
-import {
-  closeAnomalies,
-  createAnomalyContext,
-  detectAnomaliesInOrder,
-  initialAnomalyState,
-  nextAnomalyDeadline,
-  onAnomalyDeadline,
-  type AnomalyEvent,
-  type AnomalyState,
-} from '../../domain/anomalies/index.js';
+import { createAnomalyContext, type AnomalyEvent } from '../../domain/anomalies/index.js';
 import { distanceM } from '../../domain/geo.js';
 import { DEFAULT_GEOFENCE_CONFIG, exitRadiusM, LEGACY_GEOFENCE_CONFIG, type GeofenceConfig } from '../../domain/geofence.js';
 import { applyFix, initialTrackingState, markDelivered, type TrackingEvent } from '../../domain/milestones.js';
+import { AnomalyRun } from '../support/anomaly-run.js';
 import { caseProblems, GEOFENCE_CORPUS, type GeofenceCase } from '../support/geofence-corpus/index.js';
 
 /** The rules as the workflow strings them: milestones first, then the fix; timers between fixes; delivery closes. */
 function anomaliesOf(geofenceCase: GeofenceCase, geofence: GeofenceConfig = DEFAULT_GEOFENCE_CONFIG): AnomalyEvent[] {
-  const ctx = createAnomalyContext({ stops: geofenceCase.stops, thresholds: {} }, undefined, geofence);
+  const run = new AnomalyRun(createAnomalyContext({ stops: geofenceCase.stops, thresholds: {} }, undefined, geofence));
   let tracking = initialTrackingState(geofenceCase.stops);
-  let anomalies: AnomalyState = initialAnomalyState();
-  const events: AnomalyEvent[] = [];
-  const feed = (inputs: Parameters<typeof detectAnomaliesInOrder>[1]) => {
-    const result = detectAnomaliesInOrder(anomalies, inputs, ctx);
-    anomalies = result.state;
-    events.push(...result.events);
-  };
-  const fireTimersUntil = (ms: number) => {
-    for (let deadline = nextAnomalyDeadline(anomalies, ctx); deadline && Date.parse(deadline) <= ms; deadline = nextAnomalyDeadline(anomalies, ctx)) {
-      const result = onAnomalyDeadline(anomalies, deadline, ctx);
-      anomalies = result.state;
-      events.push(...result.events);
-    }
-  };
   const milestones = (tracked: TrackingEvent[]) => tracked.filter((e) => e.kind === 'milestone');
   for (const fix of geofenceCase.fixes) {
-    fireTimersUntil(Date.parse(fix.recordedAt));
+    run.fireTimersUntil(Date.parse(fix.recordedAt));
     const tracked = applyFix(tracking, fix, geofenceCase.stops, geofence);
     tracking = tracked.state;
-    feed([...milestones(tracked.events), { kind: 'fix', fix }]);
+    run.feed([...milestones(tracked.events), { kind: 'fix', fix }]);
   }
   // Silence after the trace: up to the proof of delivery, else an hour (a vehicle really still at a stop may then dwell long).
   const lastMs = Date.parse(geofenceCase.fixes.at(-1)!.recordedAt);
   const pod = geofenceCase.proofOfDeliveryAt;
-  fireTimersUntil(pod ? Date.parse(pod) : lastMs + 60 * 60_000);
+  run.fireTimersUntil(pod ? Date.parse(pod) : lastMs + 60 * 60_000);
   if (pod) {
-    const delivered = markDelivered(tracking, pod, geofence);
-    feed(milestones(delivered.events));
-    events.push(...closeAnomalies(anomalies, pod, 'delivered').events);
+    run.feed(milestones(markDelivered(tracking, pod, geofence).events));
+    run.close(pod, 'delivered');
   }
-  return events;
+  return run.events;
 }
 
 const falseAlerts = (events: AnomalyEvent[]) => events.filter((e) => e.action === 'open' && (e.type === 'OUT_OF_SEQUENCE' || e.type === 'LONG_DWELL')).map((e) => `${e.type}#${e.stopSequence}`);
