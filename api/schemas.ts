@@ -145,6 +145,19 @@ const WindowSchema = z
   .strictObject({ start: isoTime, end: isoTime })
   .refine((w) => Date.parse(w.end) > Date.parse(w.start), { message: 'end must be after start', path: ['end'] });
 
+const minutes = z.number().positive().max(30 * 24 * 60);
+/** 0 is allowed for arrival rules: the first fix inside confirms. */
+const arrivalMinutes = z.number().min(0).max(24 * 60);
+const arrivalFixes = z.number().int().min(1).max(1000);
+
+const ArrivalConfirmationSchema = z
+  .strictObject({
+    dwellMin: arrivalMinutes.optional().openapi({ description: 'Minutes from the first fix inside to a later fix still within the exit radius (default 10)' }),
+    stationaryMin: arrivalMinutes.optional().openapi({ description: 'Minutes standing still inside, within `stationaryRadiusM` of where it stopped (default 3)' }),
+    fixes: arrivalFixes.optional().openapi({ description: 'Fixes of the visit (default: no count rule)' }),
+  })
+  .openapi('ArrivalConfirmation', { description: "What confirms an arrival at this stop, over the shipment's thresholds: any rule reached" });
+
 export const StopInputSchema = z
   .strictObject({
     type: z.enum(STOP_TYPES),
@@ -153,10 +166,10 @@ export const StopInputSchema = z
     geofenceRadiusM: z.number().positive().max(50_000).default(300),
     window: WindowSchema.optional(),
     plannedDwellMin: z.number().min(0).max(7 * 24 * 60).optional(),
+    arrivalConfirmation: ArrivalConfirmationSchema.optional(),
   })
   .openapi('StopInput');
 
-const minutes = z.number().positive().max(30 * 24 * 60);
 const metres = z.number().positive().max(100_000);
 const celsius = z.number().min(-100).max(150);
 // Mirrors domain ShipmentThresholds; every field optional, the workflow applies its defaults.
@@ -179,6 +192,10 @@ export const ThresholdsSchema = z
       .optional(),
     temperatureExcursionMin: minutes.optional(),
     temperatureHysteresisC: z.number().min(0).max(20).optional(),
+    arrivalDwellMin: arrivalMinutes.optional(),
+    arrivalStationaryMin: arrivalMinutes.optional(),
+    arrivalFixes: arrivalFixes.optional(),
+    trackerGapMin: minutes.optional(),
   })
   .openapi('Thresholds');
 
@@ -226,6 +243,7 @@ const StopViewSchema = z
     geofenceRadiusM: z.number(),
     window: z.object({ start: z.string(), end: z.string() }).optional(),
     plannedDwellMin: z.number().optional(),
+    arrivalConfirmation: ArrivalConfirmationSchema.optional(),
     status: z.enum(STOP_STATUSES),
     arrivedAt: z.string().optional(),
     departedAt: z.string().optional(),

@@ -1,7 +1,7 @@
 // The one Kysely `Database` interface: what the tables look like today.
 // Migrations under db/migrations are frozen in time and never import this file.
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
-import type { Anomaly, DeviceAttributes, Fix, LineString, ShipmentStatus, ShipmentThresholds, StopStatus, StopType } from '../domain/types.js';
+import type { Anomaly, ArrivalConfirmation, DeviceAttributes, Fix, LineString, ShipmentStatus, ShipmentThresholds, StopStatus, StopType } from '../domain/types.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -67,6 +67,8 @@ export interface StopsTable {
   window_start: Timestamp | null;
   window_end: Timestamp | null;
   planned_dwell_min: number | null;
+  /** The stop's own arrival confirmation; null: the shipment's. */
+  arrival_confirmation: JSONColumnType<ArrivalConfirmation | null, ArrivalConfirmation | null | undefined, ArrivalConfirmation | null>;
   status: ColumnType<StopStatus, StopStatus | undefined, StopStatus>;
   arrived_at: Timestamp | null;
   departed_at: Timestamp | null;

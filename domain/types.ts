@@ -58,6 +58,21 @@ export interface StopPlan {
   geofenceRadiusM: number;
   window?: TimeWindow;
   plannedDwellMin?: number;
+  /** This stop's own arrival confirmation, over the shipment's (domain/geofence.ts). */
+  arrivalConfirmation?: ArrivalConfirmation;
+}
+
+/**
+ * What turns a visit of a stop's geofence into an arrival; any rule reached confirms it
+ * (defaults and reasons in domain/geofence.ts). Shipment thresholds and stops share these fields.
+ */
+export interface ArrivalConfirmation {
+  /** Minutes from the visit's first fix inside to a later fix still within the exit radius. */
+  dwellMin?: number;
+  /** Minutes standing still inside (every fix within `stationaryRadiusM` of where it stopped). */
+  stationaryMin?: number;
+  /** Fixes of the visit; absent: no count rule. */
+  fixes?: number;
 }
 
 export interface LineString {
@@ -76,8 +91,8 @@ export interface TemperatureRange {
 }
 
 /**
- * Anomaly thresholds: tenant defaults and per-shipment overrides share this shape
- * (domain/anomalies/config.ts resolves them; field docs live there).
+ * Anomaly and geofence thresholds: tenant defaults and per-shipment overrides share this shape
+ * (domain/anomalies/config.ts and domain/geofence.ts resolve them; field docs live there).
  */
 export interface ShipmentThresholds {
   signalLossMin?: number;
@@ -94,6 +109,12 @@ export interface ShipmentThresholds {
   temperatureRange?: TemperatureRange;
   temperatureExcursionMin?: number;
   temperatureHysteresisC?: number;
+  /** Arrival confirmation for every stop without its own (ArrivalConfirmation's fields). */
+  arrivalDwellMin?: number;
+  arrivalStationaryMin?: number;
+  arrivalFixes?: number;
+  /** Silence longer than this around a departure is a tracker gap (domain/geofence.ts). */
+  trackerGapMin?: number;
 }
 
 export interface Assignment {

@@ -47,7 +47,7 @@ import {
   type TrackingResult,
   type TrackingState,
 } from '../domain/milestones.js';
-import { timelineEventKey, type ShipmentProgress, type TimelineEvent } from '../domain/timeline.js';
+import { geofencePassTimelineEvent, timelineEventKey, type ShipmentProgress, type TimelineEvent } from '../domain/timeline.js';
 import type { Anomaly, Assignment, Fix, Milestone, ShipmentPlan, ShipmentView, StopPlan } from '../domain/types.js';
 import {
   ASSIGNMENT_FAILURES,
@@ -362,6 +362,7 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
         data: { ...stopData, lat: event.position.lat, lon: event.position.lon },
       };
     }
+    if (event.kind === 'pass') return geofencePassTimelineEvent(event, stopData);
     state.statusChanges += 1;
     const base = { occurredAt: event.at, stopSequence: event.stopSequence, data: { from: event.from, to: event.to, ...stopData } };
     if (event.to === 'DELIVERED') return { ...base, key: timelineEventKey.delivered(), type: 'DELIVERED' };

@@ -155,6 +155,7 @@ export function toStopPlan(stop: StopRow): StopPlan {
     geofenceRadiusM: stop.geofence_radius_m,
     ...(stop.window_start && stop.window_end ? { window: { start: iso(stop.window_start), end: iso(stop.window_end) } } : {}),
     ...(stop.planned_dwell_min !== null ? { plannedDwellMin: stop.planned_dwell_min } : {}),
+    ...(stop.arrival_confirmation ? { arrivalConfirmation: stop.arrival_confirmation } : {}),
   };
 }
 
