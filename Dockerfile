@@ -10,11 +10,24 @@ COPY package.json package-lock.json ./
 # as platform packages, which npm picks from the lockfile for the image's platform.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
+# The web console bundle (web/dist), built with the dev dependencies (esbuild, MapLibre, uPlot,
+# world-atlas), which stay out of the final image.
+FROM ${NODE_IMAGE} AS web
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web ./web
+COPY domain ./domain
+COPY infra ./infra
+COPY scripts/build-web.ts ./scripts/
+RUN node --import tsx scripts/build-web.ts
+
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --chown=node:node . .
+COPY --from=web --chown=node:node /app/web/dist ./web/dist
 USER node
 EXPOSE 3000
 # `node --import tsx` rather than the tsx CLI: one process, and SIGTERM reaches the app directly.

@@ -14,6 +14,7 @@ import { API_KEY_REVOKED_CHANNEL, findApiKey, insertApiKey, touchApiKeys } from 
 import type { Logger } from '../infra/logger.js';
 import { ProblemError } from './problem.js';
 import type { AppEnv } from './context.js';
+import { sessionIdOf, type ConsoleSessions } from './sessions.js';
 
 export const API_KEY_ROLES: readonly ApiKeyRole[] = ['admin', 'dispatcher', 'viewer', 'device'];
 const KEY_PATTERN = /^rtk_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
@@ -82,9 +83,12 @@ function toRecord(row: ApiKeyRow): KeyRecord {
   };
 }
 
+function secretMatches(parsed: { secret: string }, record: KeyRecord | undefined): boolean {
+  return sameHash(hashSecret(parsed.secret), record?.secretHash ?? DECOY_HASH);
+}
+
 function check(parsed: { secret: string }, record: KeyRecord | undefined): AuthContext | undefined {
-  const matches = sameHash(hashSecret(parsed.secret), record?.secretHash ?? DECOY_HASH);
-  return record && matches && !record.revoked ? record.auth : undefined;
+  return record && secretMatches(parsed, record) && !record.revoked ? record.auth : undefined;
 }
 
 /** Uncached verification straight from the database (the admin CLI and tests use it). */
@@ -103,6 +107,9 @@ export interface ApiKeySettings {
   /** Token bucket per key: sustained requests per second (0 disables the limit) and burst size. */
   rateLimitPerSecond: number;
   rateLimitBurst: number;
+  /** Failed authentications tolerated per existing key id (a bucket), and how fast it refills. */
+  failedAuthBurst: number;
+  failedAuthPerMinute: number;
 }
 
 export const DEFAULT_API_KEY_SETTINGS: ApiKeySettings = {
@@ -110,14 +117,44 @@ export const DEFAULT_API_KEY_SETTINGS: ApiKeySettings = {
   touchIntervalMs: 60_000,
   rateLimitPerSecond: 200,
   rateLimitBurst: 400,
+  failedAuthBurst: 10,
+  failedAuthPerMinute: 10,
 };
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/** Adds the tokens earned since the bucket was last seen; returns the seconds until one is there, if none is. */
+function refill(bucket: Bucket, burst: number, perSecond: number): number | undefined {
+  const now = Date.now();
+  bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+  bucket.at = now;
+  return bucket.tokens >= 1 ? undefined : Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
+}
+
+/** Takes one token; returns the seconds to wait when the bucket is empty. */
+function take(bucket: Bucket, burst: number, perSecond: number): number | undefined {
+  const wait = refill(bucket, burst, perSecond);
+  if (wait === undefined) bucket.tokens -= 1;
+  return wait;
+}
 
 const CACHE_MAX_ENTRIES = 10_000;
 const TOUCH_FLUSH_DELAY_MS = 1_000;
 const LISTEN_RETRY_MAX_MS = 10_000;
 
+/** A verified key, or why not: `retryAfterSeconds` once its key id has failed too often. */
+export type KeyCheck = { auth: AuthContext; retryAfterSeconds?: undefined } | { auth?: undefined; retryAfterSeconds?: number };
+
 export interface ApiKeyService {
   verify(apiKey: string): Promise<AuthContext | undefined>;
+  /**
+   * Like verify, with failed attempts throttled per existing key id: once its bucket is empty the
+   * secret is not even compared until it refills, so guessing a key's secret is slowed to a trickle.
+   */
+  check(apiKey: string): Promise<KeyCheck>;
   /** Takes one token from the key's bucket; returns the seconds to wait when it is empty. */
   throttle(keyId: string): number | undefined;
   /** Forgets a key at once (called by the revoking process; NOTIFY does it elsewhere). */
@@ -139,7 +176,8 @@ export function createApiKeyService(options: {
   const { db, logger } = options;
   const settings = { ...DEFAULT_API_KEY_SETTINGS, ...options.settings };
   const cache = new Map<string, { record: KeyRecord; expiresAt: number }>();
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const buckets = new Map<string, Bucket>();
+  const failureBuckets = new Map<string, Bucket>();
   const lastTouched = new Map<string, number>();
   const pendingTouches = new Map<string, Date>();
   let touchTimer: NodeJS.Timeout | undefined;
@@ -177,6 +215,39 @@ export function createApiKeyService(options: {
   function evict(keyId: string): void {
     cache.delete(keyId);
     buckets.delete(keyId);
+    failureBuckets.delete(keyId);
+  }
+
+  async function lookup(keyId: string): Promise<KeyRecord | undefined> {
+    const cached = cache.get(keyId);
+    if (cached && cached.expiresAt > Date.now() && cacheTrusted()) return cached.record;
+    const row = await findApiKey(db, keyId);
+    const record = row && toRecord(row);
+    if (record) remember(keyId, record);
+    else cache.delete(keyId);
+    return record;
+  }
+
+  async function checkKey(apiKey: string): Promise<KeyCheck> {
+    const parsed = parseApiKey(apiKey);
+    if (!parsed) return {};
+    const failures = failureBuckets.get(parsed.keyId);
+    const waitSeconds = failures && refill(failures, settings.failedAuthBurst, settings.failedAuthPerMinute / 60);
+    if (waitSeconds) return { retryAfterSeconds: waitSeconds };
+    const record = await lookup(parsed.keyId);
+    const auth = check(parsed, record);
+    if (auth) {
+      recordUse(auth.keyId);
+      return { auth };
+    }
+    // Only wrong secrets for ids of real keys count (a revoked key is refused, not guessed): the
+    // map stays as small as the key table.
+    if (record && !secretMatches(parsed, record)) {
+      const bucket = failures ?? { tokens: settings.failedAuthBurst, at: Date.now() };
+      failureBuckets.set(parsed.keyId, bucket);
+      take(bucket, settings.failedAuthBurst, settings.failedAuthPerMinute / 60);
+    }
+    return {};
   }
 
   async function connectListener(connectionString: string): Promise<void> {
@@ -210,35 +281,16 @@ export function createApiKeyService(options: {
 
   return {
     async verify(apiKey) {
-      const parsed = parseApiKey(apiKey);
-      if (!parsed) return undefined;
-      const cached = cache.get(parsed.keyId);
-      let record: KeyRecord | undefined;
-      if (cached && cached.expiresAt > Date.now() && cacheTrusted()) {
-        record = cached.record;
-      } else {
-        const row = await findApiKey(db, parsed.keyId);
-        record = row && toRecord(row);
-        if (record) remember(parsed.keyId, record);
-        else cache.delete(parsed.keyId);
-      }
-      const auth = check(parsed, record);
-      if (auth) recordUse(auth.keyId);
-      return auth;
+      return (await checkKey(apiKey)).auth;
     },
+
+    check: checkKey,
 
     throttle(keyId) {
       if (settings.rateLimitPerSecond <= 0) return undefined;
-      const now = Date.now();
-      const bucket = buckets.get(keyId) ?? { tokens: settings.rateLimitBurst, at: now };
-      bucket.tokens = Math.min(settings.rateLimitBurst, bucket.tokens + ((now - bucket.at) / 1000) * settings.rateLimitPerSecond);
-      bucket.at = now;
+      const bucket = buckets.get(keyId) ?? { tokens: settings.rateLimitBurst, at: Date.now() };
       buckets.set(keyId, bucket);
-      if (bucket.tokens >= 1) {
-        bucket.tokens -= 1;
-        return undefined;
-      }
-      return Math.max(1, Math.ceil((1 - bucket.tokens) / settings.rateLimitPerSecond));
+      return take(bucket, settings.rateLimitBurst, settings.rateLimitPerSecond);
     },
 
     evict,
@@ -263,24 +315,48 @@ export function createApiKeyService(options: {
 
 const unauthorized = (detail: string) => new ProblemError('unauthorized', 401, detail, { headers: { 'www-authenticate': 'Bearer realm="retrack"' } });
 
-/** Authenticates `Authorization: Bearer <key>`, then applies the key's rate limit. */
-export function authenticate(keys: ApiKeyService): MiddlewareHandler<AppEnv> {
+const rateLimited = (detail: string, waitSeconds: number) =>
+  new ProblemError('rateLimited', 429, detail, { headers: { 'retry-after': String(waitSeconds) } });
+
+// Exactly one token after the scheme: anything after the key is a malformed header, not ignored.
+const BEARER = /^Bearer +(\S+) *$/i;
+
+/** The key of `Authorization: Bearer <key>`, throttled per key id after failed attempts. */
+async function bearerAuth(keys: ApiKeyService, header: string | undefined): Promise<{ auth: AuthContext; token: string }> {
+  if (!header) throw unauthorized('Send an API key as "Authorization: Bearer <key>".');
+  const token = BEARER.exec(header)?.[1];
+  if (!token) throw unauthorized('The Authorization header must be "Bearer <key>" and nothing else.');
+  const { auth, retryAfterSeconds } = await keys.check(token);
+  if (retryAfterSeconds !== undefined) {
+    throw rateLimited(`Too many failed authentications for this key id; retry in ${retryAfterSeconds}s.`, retryAfterSeconds);
+  }
+  if (!auth) throw unauthorized('The API key is unknown, malformed or revoked.');
+  return { auth, token };
+}
+
+/**
+ * Authenticates `Authorization: Bearer <key>` or, without that header, the web console's session
+ * cookie (api/sessions.ts), then applies the key's rate limit.
+ */
+export function authenticate(keys: ApiKeyService, sessions?: ConsoleSessions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization');
-    if (!header) throw unauthorized('Send an API key as "Authorization: Bearer <key>".');
-    const [scheme, token] = header.split(' ', 2);
-    if (scheme?.toLowerCase() !== 'bearer' || !token) throw unauthorized('The Authorization header must use the Bearer scheme.');
-    const auth = await keys.verify(token.trim());
-    if (!auth) throw unauthorized('The API key is unknown, malformed or revoked.');
+    const sessionId = header === undefined ? sessionIdOf(c) : undefined;
+    let auth: AuthContext | undefined;
+    if (sessionId && sessions) {
+      auth = await sessions.authenticate(c);
+      if (!auth) throw unauthorized('The console session has expired, was signed out, or its API key was revoked; sign in again.');
+      c.set('recheckAuth', () => sessions.isValid(sessionId));
+    } else {
+      const bearer = await bearerAuth(keys, header);
+      auth = bearer.auth;
+      c.set('recheckAuth', async () => (await keys.check(bearer.token)).auth !== undefined);
+    }
     c.set('auth', auth);
     c.set('logFields', { ...c.get('logFields'), tenantId: auth.tenantId, keyId: auth.keyId });
 
     const waitSeconds = keys.throttle(auth.keyId);
-    if (waitSeconds !== undefined) {
-      throw new ProblemError('rateLimited', 429, `This API key is over its rate limit; retry in ${waitSeconds}s.`, {
-        headers: { 'retry-after': String(waitSeconds) },
-      });
-    }
+    if (waitSeconds !== undefined) throw rateLimited(`This API key is over its rate limit; retry in ${waitSeconds}s.`, waitSeconds);
     await next();
   };
 }

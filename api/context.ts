@@ -7,6 +7,7 @@ import type { Env } from '../infra/env.js';
 import { DEFAULT_WORKFLOW_SETTINGS, SHIPMENT_TASK_QUEUE } from '../workflows/contract.js';
 import { DEFAULT_API_KEY_SETTINGS, type ApiKeyService, type ApiKeySettings, type AuthContext } from './auth.js';
 import type { FixIngest } from './fix-ingest.js';
+import type { ShipmentStreamHub } from './shipment-stream-hub.js';
 
 export interface ApiConfig {
   taskQueue: string;
@@ -20,7 +21,25 @@ export interface ApiConfig {
   updateTimeoutMs: number;
   bodyLimitBytes: number;
   apiKeys: ApiKeySettings;
+  console: ConsoleSettings;
 }
+
+export interface ConsoleSettings {
+  /** How long a console sign-in lasts. */
+  sessionTtlMs: number;
+  /** A MapLibre style URL for a real vector-tile basemap; unset keeps the offline Natural Earth outlines. */
+  mapStyleUrl?: string;
+  /** Open live streams (GET /v1/shipments/:id/stream) allowed per API key in one API process. */
+  maxStreamsPerKey: number;
+  /** How often the process's one poller reads new changes for every open stream. */
+  streamPollMs: number;
+}
+
+export const DEFAULT_CONSOLE_SETTINGS: ConsoleSettings = {
+  sessionTtlMs: 12 * 3600_000,
+  maxStreamsPerKey: 20,
+  streamPollMs: 1_000,
+};
 
 export const DEFAULT_API_CONFIG: ApiConfig = {
   taskQueue: SHIPMENT_TASK_QUEUE,
@@ -32,6 +51,7 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   // 1,000 fixes with every optional field are ~200 kB of JSON.
   bodyLimitBytes: 1024 * 1024,
   apiKeys: DEFAULT_API_KEY_SETTINGS,
+  console: DEFAULT_CONSOLE_SETTINGS,
 };
 
 export function apiConfigFromEnv(env: Env): ApiConfig {
@@ -45,6 +65,14 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
       touchIntervalMs: env.API_KEY_LAST_USED_INTERVAL_SECONDS * 1000,
       rateLimitPerSecond: env.API_KEY_RATE_LIMIT_PER_SECOND,
       rateLimitBurst: env.API_KEY_RATE_LIMIT_BURST,
+      failedAuthBurst: env.API_KEY_FAILED_AUTH_BURST,
+      failedAuthPerMinute: env.API_KEY_FAILED_AUTH_PER_MINUTE,
+    },
+    console: {
+      ...DEFAULT_CONSOLE_SETTINGS,
+      sessionTtlMs: env.CONSOLE_SESSION_HOURS * 3600_000,
+      maxStreamsPerKey: env.STREAMS_PER_KEY_MAX,
+      ...(env.MAP_STYLE_URL ? { mapStyleUrl: env.MAP_STYLE_URL } : {}),
     },
   };
 }
@@ -53,11 +81,13 @@ export interface AppDeps {
   db: Kysely<Database>;
   temporal: Client;
   logger: Logger;
-  config?: Partial<Omit<ApiConfig, 'apiKeys'>> & { apiKeys?: Partial<ApiKeySettings> };
+  config?: Partial<Omit<ApiConfig, 'apiKeys' | 'console'>> & { apiKeys?: Partial<ApiKeySettings>; console?: Partial<ConsoleSettings> };
   /** Defaults to one waking workflows through `temporal`; tests inject one to simulate failures. */
   ingest?: FixIngest;
   /** Key verification cache, rate limits and lastUsedAt batching; defaults to one built from `config.apiKeys`. */
   keys?: ApiKeyService;
+  /** The poller behind every live shipment stream; main.ts passes one so shutdown can end the streams. */
+  streams?: ShipmentStreamHub;
 }
 
 export interface RouteDeps {
@@ -81,5 +111,7 @@ export interface AppEnv {
     auth: AuthContext;
     logger: Logger;
     logFields: LogFields;
+    /** Whether the caller's credential (key or console session) is still valid: long streams re-check it. */
+    recheckAuth: () => Promise<boolean>;
   };
 }

@@ -26,7 +26,7 @@ import type { AppEnv, RouteDeps } from './context.js';
 import { secured } from './permissions.js';
 import { ProblemError, notFound } from './problem.js';
 import { createRouter } from './router.js';
-import { cursorParam, limitParam, problemResponses } from './schemas.js';
+import { cursorParam, limitParam, pathId, problemResponses, uuid } from './schemas.js';
 
 export const FLEET_LABELS: Record<FleetKind, string> = { carrier: 'Carrier', driver: 'Driver', vehicle: 'Vehicle', device: 'Device' };
 
@@ -76,13 +76,11 @@ function conflictOnDuplicate(error: unknown, uniqueFields: Record<string, string
   throw error;
 }
 
-export const FleetIdParamSchema = z.object({
-  id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: '3b241101-e2bb-4255-8caf-4136c566a962' }),
-});
+export const FleetIdParamSchema = z.object({ id: pathId('id', '3b241101-e2bb-4255-8caf-4136c566a962') });
 
 export const fleetTimestamps = { createdAt: z.string(), updatedAt: z.string() };
-/** Optional uuid reference in a body; null (on PATCH) clears it. */
-export const fleetRef = z.uuid({ message: 'must be a UUID' });
+/** Optional uuid reference in a body or filter, canonicalised to lower case; null (on PATCH) clears it. */
+export const fleetRef = uuid();
 
 export interface FleetResourceSpec<K extends FleetKind, V extends z.ZodType> {
   kind: K;

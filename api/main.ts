@@ -1,12 +1,13 @@
 // API entry point: configuration, connections, listener, the wake-up sweeper, graceful shutdown.
-import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { loadEnv } from '../infra/env.js';
 import { createLogger, type Logger } from '../infra/logger.js';
 import { createDatabase } from '../db/connection.js';
 import { apiConfigFromEnv, createApp } from './app.js';
+import { serveApi } from './http-server.js';
 import { createApiKeyService } from './auth.js';
 import { createFixIngest, startWakeupSweeper, temporalWakeup } from './fix-ingest.js';
+import { createShipmentStreamHub } from './shipment-stream-hub.js';
 
 const SWEEP_INTERVAL_MS = 5_000;
 
@@ -34,18 +35,20 @@ const ingest = createFixIngest({ db, wake: temporalWakeup(temporal), logger });
 // Revocations made by any API process reach this one's key cache through Postgres LISTEN/NOTIFY.
 const keys = createApiKeyService({ db, logger, settings: config.apiKeys });
 await keys.listen(env.DATABASE_URL);
-const app = createApp({ db, temporal, logger, config, ingest, keys });
+const streams = createShipmentStreamHub({ db, logger, pollMs: config.console.streamPollMs, maxStreamsPerKey: config.console.maxStreamsPerKey });
+const app = createApp({ db, temporal, logger, config, ingest, keys, streams });
 const sweeper = startWakeupSweeper(ingest, { intervalMs: SWEEP_INTERVAL_MS, logger });
 
-const server = serve({ fetch: app.fetch, port: env.PORT }, (info) => {
-  logger.info({ port: info.port, docs: `http://localhost:${info.port}/docs` }, 'API listening');
-});
+const { server, port } = await serveApi({ fetch: app.fetch, port: env.PORT });
+logger.info({ port, docs: `http://localhost:${port}/docs`, console: `http://localhost:${port}/app` }, 'API listening');
 
 let shuttingDown = false;
 async function shutdown(signal: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   logger.info({ signal }, 'shutting down');
+  // Open live streams would keep the listener from closing.
+  streams.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await sweeper.stop();
   await keys.close();

@@ -12,6 +12,7 @@ import type { ApiKeyRole } from '../db/schema.js';
 import type { AppEnv } from './context.js';
 import { ProblemError } from './problem.js';
 import { problemResponses } from './schemas.js';
+import { requireUtf8Body } from './utf8-body.js';
 
 const READERS = ['admin', 'dispatcher', 'viewer'] as const;
 const WRITERS = ['admin', 'dispatcher'] as const;
@@ -60,7 +61,43 @@ export const ROUTE_ROLES: Readonly<Record<string, readonly ApiKeyRole[]>> = {
   'GET /v1/audit-events': ADMIN,
 
   'GET /v1/analytics/eta-accuracy': READERS,
+
+  'GET /v1/sessions/current': READERS,
+  'DELETE /v1/sessions/current': READERS,
+  'GET /v1/shipments/{id}/stream': READERS,
+  'GET /v1/shipments/{id}/map': READERS,
+  'GET /v1/shipments/{id}/eta-history': READERS,
+  'GET /v1/shipment-overview': READERS,
+  'POST /v1/shipments/{id}/share-links': WRITERS,
+  'GET /v1/shipments/{id}/share-links': WRITERS,
+  'DELETE /v1/shipments/{id}/share-links/{linkId}': WRITERS,
 };
+
+/**
+ * The /v1 operations that take no API key, each with the reason. The authenticate middleware lets
+ * exactly these through (`isPublicOperation`); everything else under /v1 needs a key or a session.
+ */
+export const PUBLIC_OPERATIONS: Readonly<Record<string, string>> = {
+  'POST /v1/sessions': 'console sign-in: the API key travels in the body and is exchanged for a session cookie',
+  'GET /v1/track/{token}': "a share link's data: the random token in the path is the credential (expiring, revocable, stored hashed)",
+};
+
+const PUBLIC_PATTERNS = Object.keys(PUBLIC_OPERATIONS).map((operation) => {
+  const [method, path] = operation.split(' ') as [string, string];
+  return { method, pattern: new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+')}$`) };
+});
+
+export function isPublicOperation(method: string, path: string): boolean {
+  return PUBLIC_PATTERNS.some((p) => p.method === method && p.pattern.test(path));
+}
+
+/** Marks a route as public in the OpenAPI document (no security, the reason in `x-public`); it must be in PUBLIC_OPERATIONS. */
+export function publicRoute<const R extends Omit<RouteConfig, 'security'>>(route: R) {
+  const operation = `${route.method.toUpperCase()} ${route.path}`;
+  const reason = PUBLIC_OPERATIONS[operation];
+  if (!reason) throw new Error(`${operation} is not in PUBLIC_OPERATIONS`);
+  return { ...route, security: [], 'x-public': reason };
+}
 
 export const bearerSecurity = [{ bearerAuth: [] }];
 
@@ -85,8 +122,10 @@ export function secured<const R extends Omit<RouteConfig, 'security' | 'middlewa
     description: route.description ? `${route.description}\n\n${rolesLine}` : rolesLine,
     security: bearerSecurity,
     'x-roles': [...roles],
-    // Every authenticated call can meet the key's rate limit.
-    responses: { ...problemResponses(429), ...route.responses },
-    middleware: [authorize(roles)] as MiddlewareHandler<AppEnv>[],
+    // Every authenticated call can meet the key's rate limit, and every one takes some input
+    // (a path, query or body) that can be refused.
+    responses: { ...problemResponses(400, 429), ...route.responses },
+    // The body is checked after the role, like every other validation.
+    middleware: [authorize(roles), requireUtf8Body] as MiddlewareHandler<AppEnv>[],
   };
 }

@@ -32,6 +32,9 @@ export const PROBLEM_TYPES = {
   referenceConflict: { slug: 'reference-conflict', title: 'Shipment reference already used with a different body' },
   tooLarge: { slug: 'payload-too-large', title: 'Request body too large' },
   unsupportedMediaType: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
+  headersTooLarge: { slug: 'request-header-fields-too-large', title: 'Request line or headers too large' },
+  requestTimeout: { slug: 'request-timeout', title: 'Request not received in time' },
+  malformedRequest: { slug: 'malformed-request', title: 'Malformed HTTP request' },
   signalFailed: { slug: 'signal-failed', title: 'Fixes stored but not yet delivered to the shipment workflow' },
   unavailable: { slug: 'service-unavailable', title: 'A dependency is unavailable' },
   internal: { slug: 'internal-error', title: 'Internal server error' },
@@ -79,6 +82,11 @@ export function fieldName(path: readonly PropertyKey[]): string {
   return name || '(body)';
 }
 
+/** One entry per offending field; an unknown key is named itself, so the client sees which one. */
 export function zodFieldErrors(error: ZodError): FieldError[] {
-  return error.issues.map((issue) => ({ field: fieldName(issue.path), message: issue.message }));
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ field: fieldName([...issue.path, key]), message: issue.message }))
+      : [{ field: fieldName(issue.path), message: issue.message }],
+  );
 }

@@ -1,7 +1,7 @@
 // The one Kysely `Database` interface: what the tables look like today.
 // Migrations under db/migrations are frozen in time and never import this file.
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
-import type { Anomaly, Fix, LineString, Milestone, ShipmentStatus, ShipmentThresholds, StopStatus, StopType } from '../domain/types.js';
+import type { Anomaly, ArrivalConfirmation, DeviceAttributes, Fix, LineString, Milestone, ShipmentStatus, ShipmentThresholds, StopStatus, StopType } from '../domain/types.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -69,6 +69,8 @@ export interface StopsTable {
   window_start: Timestamp | null;
   window_end: Timestamp | null;
   planned_dwell_min: number | null;
+  /** The stop's own arrival confirmation; null: the shipment's. */
+  arrival_confirmation: JSONColumnType<ArrivalConfirmation | null, ArrivalConfirmation | null | undefined, ArrivalConfirmation | null>;
   status: ColumnType<StopStatus, StopStatus | undefined, StopStatus>;
   arrived_at: Timestamp | null;
   departed_at: Timestamp | null;
@@ -88,6 +90,18 @@ export interface PositionsTable {
   heading_deg: number | null;
   accuracy_m: number | null;
   temperature_c: number | null;
+  altitude_m: number | null;
+  satellites: number | null;
+  hdop: number | null;
+  ignition: boolean | null;
+  battery_pct: number | null;
+  battery_v: number | null;
+  odometer_km: number | null;
+  humidity_pct: number | null;
+  door_open: boolean | null;
+  event_code: string | null;
+  /** Vendor-specific readings, bounded by the API (keys, value types, total size). */
+  attributes: JSONColumnType<DeviceAttributes | null, DeviceAttributes | null | undefined, DeviceAttributes | null>;
   /** Per-shipment sequence, assigned under the shipment's ingest row lock; null for a device's unrouted fixes. */
   seq: ColumnType<string | null, string | number | null | undefined, never>;
 }
@@ -192,6 +206,28 @@ export interface EtaPredictionsTable {
   created_at: CreatedAt;
 }
 
+/** A web console sign-in: the cookie carries the session id, only its sha256 is stored. */
+export interface ConsoleSessionsTable {
+  id_hash: string;
+  tenant_id: string;
+  /** The API key signed in with; its role applies and its revocation ends the session. */
+  key_id: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+/** A public tracking link of one shipment; the token is shown once, only its sha256 is stored. */
+export interface ShareLinksTable {
+  id: string;
+  tenant_id: string;
+  shipment_id: string;
+  token_hash: string;
+  created_by_key_id: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -206,6 +242,8 @@ export interface Database {
   devices: DevicesTable;
   audit_events: AuditEventsTable;
   eta_predictions: EtaPredictionsTable;
+  console_sessions: ConsoleSessionsTable;
+  share_links: ShareLinksTable;
 }
 
 export type ShipmentRow = Selectable<ShipmentsTable>;
@@ -214,3 +252,4 @@ export type PositionRow = Selectable<PositionsTable>;
 export type NewPosition = Insertable<PositionsTable>;
 export type ShipmentEventRow = Selectable<ShipmentEventsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type ShareLinkRow = Selectable<ShareLinksTable>;

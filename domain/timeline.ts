@@ -1,5 +1,6 @@
 // The shipment timeline (shipment_events) and the projection snapshot the workflow persists.
 // Event keys are deterministic so a retried or replayed write inserts nothing twice.
+import type { GeofencePassEvent } from './milestones.js';
 import type { Anomaly, Fix, Milestone, MilestoneType, ShipmentStatus, StopStatus } from './types.js';
 
 export const TIMELINE_EVENT_TYPES = [
@@ -7,6 +8,7 @@ export const TIMELINE_EVENT_TYPES = [
   'STATUS_CHANGED',
   'ARRIVED',
   'DEPARTED',
+  'GEOFENCE_PASSED',
   'DELIVERED',
   'CANCELLED',
   'ANOMALY_OPENED',
@@ -22,7 +24,7 @@ export const TIMELINE_EVENT_TYPES = [
 export type TimelineEventType = (typeof TIMELINE_EVENT_TYPES)[number];
 
 export interface TimelineEvent {
-  /** Unique per shipment: `SHIPMENT_CREATED`, `ARRIVED:2`, `DEPARTED:2`, `STATUS:3:AT_STOP`, `DELIVERED`, `CANCELLED`. */
+  /** Unique per shipment: `SHIPMENT_CREATED`, `ARRIVED:2`, `DEPARTED:2`, `PASSED:3:<entered>`, `STATUS:3:AT_STOP`, `DELIVERED`, `CANCELLED`. */
   key: string;
   type: TimelineEventType;
   occurredAt: string;
@@ -34,6 +36,8 @@ export interface TimelineEvent {
 export const timelineEventKey = {
   created: (): string => 'SHIPMENT_CREATED',
   milestone: (type: MilestoneType, stopSequence: number): string => `${type}:${stopSequence}`,
+  /** A stop can be passed several times before its visit: each pass is keyed by when it entered. */
+  geofencePassed: (stopSequence: number, enteredAt: string): string => `PASSED:${stopSequence}:${enteredAt}`,
   /** `ordinal` counts status changes of the shipment: IN_TRANSIT ⇄ AT_STOP repeats, the key must not. */
   statusChanged: (ordinal: number, to: ShipmentStatus): string => `STATUS:${ordinal}:${to}`,
   delivered: (): string => 'DELIVERED',
@@ -41,6 +45,17 @@ export const timelineEventKey = {
   /** Keyed by the client's event id: a retried report is one row. */
   deliveryEvent: (eventId: string): string => `EVENT:${eventId}`,
 };
+
+/** A drive-by on the timeline: the stop, when the vehicle entered and left its geofence, how many fixes it had inside. */
+export function geofencePassTimelineEvent(event: GeofencePassEvent, stopData: Record<string, unknown>): TimelineEvent {
+  return {
+    key: timelineEventKey.geofencePassed(event.stopSequence, event.at),
+    type: 'GEOFENCE_PASSED',
+    occurredAt: event.at,
+    stopSequence: event.stopSequence,
+    data: { ...stopData, enteredAt: event.at, exitedAt: event.exitedAt, fixesInside: event.fixesInside },
+  };
+}
 
 export interface StopProjection {
   sequence: number;

@@ -15,6 +15,27 @@ export interface Fix extends LatLon {
   temperatureC?: number;
 }
 
+/** Vendor-specific readings of a device, e.g. Teltonika IO elements or Traccar attributes. */
+export type DeviceAttributes = Record<string, number | boolean | string>;
+
+/** Telematics a device may send with a fix (README "Device model"); stored and returned, not used by the rules. */
+export interface DeviceTelemetry {
+  altitudeM?: number;
+  satellites?: number;
+  hdop?: number;
+  ignition?: boolean;
+  batteryPct?: number;
+  batteryV?: number;
+  odometerKm?: number;
+  humidityPct?: number;
+  doorOpen?: boolean;
+  eventCode?: string;
+  attributes?: DeviceAttributes;
+}
+
+/** A fix as a device sends it and the positions table keeps it. */
+export type DeviceFix = Fix & DeviceTelemetry;
+
 export const STOP_TYPES = ['pickup', 'delivery', 'waypoint'] as const;
 export type StopType = (typeof STOP_TYPES)[number];
 export const STOP_STATUSES = ['PENDING', 'ARRIVED', 'DEPARTED'] as const;
@@ -37,6 +58,21 @@ export interface StopPlan {
   geofenceRadiusM: number;
   window?: TimeWindow;
   plannedDwellMin?: number;
+  /** This stop's own arrival confirmation, over the shipment's (domain/geofence.ts). */
+  arrivalConfirmation?: ArrivalConfirmation;
+}
+
+/**
+ * What turns a visit of a stop's geofence into an arrival; any rule reached confirms it
+ * (defaults and reasons in domain/geofence.ts). Shipment thresholds and stops share these fields.
+ */
+export interface ArrivalConfirmation {
+  /** Minutes from the visit's first fix inside to a later fix still within the exit radius. */
+  dwellMin?: number;
+  /** Minutes standing still inside (every fix within `stationaryRadiusM` of where it stopped). */
+  stationaryMin?: number;
+  /** Fixes of the visit; absent: no count rule. */
+  fixes?: number;
 }
 
 export interface LineString {
@@ -55,8 +91,8 @@ export interface TemperatureRange {
 }
 
 /**
- * Anomaly thresholds: tenant defaults and per-shipment overrides share this shape
- * (domain/anomalies/config.ts resolves them; field docs live there).
+ * Anomaly and geofence thresholds: tenant defaults and per-shipment overrides share this shape
+ * (domain/anomalies/config.ts and domain/geofence.ts resolve them; field docs live there).
  */
 export interface ShipmentThresholds {
   signalLossMin?: number;
@@ -73,6 +109,12 @@ export interface ShipmentThresholds {
   temperatureRange?: TemperatureRange;
   temperatureExcursionMin?: number;
   temperatureHysteresisC?: number;
+  /** Arrival confirmation for every stop without its own (ArrivalConfirmation's fields). */
+  arrivalDwellMin?: number;
+  arrivalStationaryMin?: number;
+  arrivalFixes?: number;
+  /** Silence longer than this around a departure is a tracker gap (domain/geofence.ts). */
+  trackerGapMin?: number;
   /** An ETA_CHANGED timeline event when a stop's ETA moves at least this many minutes (default 10). */
   etaChangeMin?: number;
 }

@@ -16,12 +16,25 @@ const envSchema = z.object({
   /** Per API key token bucket: sustained requests per second (0 disables) and burst. */
   API_KEY_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(200),
   API_KEY_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(400),
+  /** Failed authentications tolerated per existing key id before 429, and how many more are allowed per minute. */
+  API_KEY_FAILED_AUTH_BURST: z.coerce.number().int().min(1).default(10),
+  API_KEY_FAILED_AUTH_PER_MINUTE: z.coerce.number().positive('API_KEY_FAILED_AUTH_PER_MINUTE must be above 0').default(10),
   /** How long a verified key is trusted in-process; revocations also arrive at once through Postgres NOTIFY. */
   API_KEY_CACHE_TTL_SECONDS: z.coerce.number().min(0).default(30),
   /** lastUsedAt of a key is written at most this often. */
   API_KEY_LAST_USED_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
   /** The worker resets shipments stuck on a nondeterminism error this often (0 turns it off). */
   REPAIR_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
+  /** A MapLibre style for the console's maps (vector tiles); unset draws the offline Natural Earth outlines. */
+  MAP_STYLE_URL: z
+    .string()
+    .url('MAP_STYLE_URL must be an http(s) URL of a MapLibre style JSON')
+    .refine((value) => /^https?:\/\//.test(value), 'MAP_STYLE_URL must use http or https')
+    .optional(),
+  /** How long a web console sign-in lasts. */
+  CONSOLE_SESSION_HOURS: z.coerce.number().positive('CONSOLE_SESSION_HOURS must be positive').max(24 * 30).default(12),
+  /** Open live shipment streams per API key and API process. */
+  STREAMS_PER_KEY_MAX: z.coerce.number().int().min(1).default(20),
 });
 
 export type Env = z.infer<typeof envSchema>;

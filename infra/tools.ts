@@ -14,3 +14,4 @@ function requireTool(name: string): string {
 
 export const temporalCliPath = (): string => requireTool('temporal');
 export const temporalTestServerPath = (): string => requireTool('temporal-test-server');
+export const schemathesisPath = (): string => requireTool('schemathesis');

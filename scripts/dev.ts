@@ -410,6 +410,7 @@ async function main(): Promise<void> {
     });
     const banner = [
       '',
+      `  Console      http://localhost:${apiPort}/app   (sign in with an API key)`,
       `  API          http://localhost:${apiPort}`,
       `  API docs     http://localhost:${apiPort}/docs`,
       temporalUiUrl ? `  Temporal UI  ${temporalUiUrl}` : `  Temporal     ${temporalAddress} (external)`,

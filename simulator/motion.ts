@@ -86,6 +86,8 @@ export interface MotionOptions {
   temperature?: { setpointC: number; excursion?: { atFraction: number; durationMin: number; peakC: number } };
   /** Distance driven back along the route after the last stop so the device sees the departure. */
   departureTailM: number;
+  /** Scenario: a store-and-forward queue holds this long of uploads, then sends them in shuffled order. */
+  heldUploadsMin?: number;
 }
 
 export const DEFAULT_MOTION: Omit<MotionOptions, 'device'> = {
@@ -376,7 +378,25 @@ function planDeliveries(fixes: readonly TimedFix[], gaps: readonly Gap[], option
       deliveries.push({ sendAtMs: upload.sendAtMs + rng.between(5_000, 60_000), kind: 'repeat', fixes: upload.fixes });
     }
   }
-  return deliveries.sort((a, b) => a.sendAtMs - b.sendAtMs);
+  deliveries.sort((a, b) => a.sendAtMs - b.sendAtMs);
+  return options.heldUploadsMin ? holdAndShuffle(deliveries, options.heldUploadsMin * 60_000, rng) : deliveries;
+}
+
+/** Uploads held until the end of their window, then sent one after another in a random order. */
+function holdAndShuffle(deliveries: readonly Delivery[], windowMs: number, rng: Rng): Delivery[] {
+  const windows = new Map<number, Delivery[]>();
+  for (const delivery of deliveries) {
+    const end = (Math.floor(delivery.sendAtMs / windowMs) + 1) * windowMs;
+    windows.set(end, [...(windows.get(end) ?? []), delivery]);
+  }
+  return [...windows].flatMap(([end, held]) => {
+    const order = [...held];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.int(0, i);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    return order.map((delivery, i) => ({ ...delivery, kind: 'late' as const, sendAtMs: end + i * 1_000 }));
+  });
 }
 
 /** The whole trip: plan, record, deliver. Deterministic for a given route, options and random stream. */

@@ -17,6 +17,8 @@ export const SCENARIO_NAMES = [
   'signal-loss',
   'temperature-excursion',
   'cancellation',
+  'drive-by',
+  'out-of-order',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -24,7 +26,7 @@ export function isScenarioName(name: string): name is ScenarioName {
   return (SCENARIO_NAMES as readonly string[]).includes(name);
 }
 
-/** The default mix: mostly uneventful trips, each kind of trouble now and then. */
+/** The default mix: mostly uneventful trips, each kind of trouble now and then (drive-by and out-of-order only by name). */
 const MIX: readonly (readonly [ScenarioName, number])[] = [
   ['on-time', 0.4],
   ['late', 0.1],
@@ -46,10 +48,20 @@ export interface StopSpec {
   window: { startMs: number; endMs: number };
 }
 
+export interface ExpectedMilestone {
+  type: 'ARRIVED' | 'DEPARTED';
+  stopIndex: number;
+  /** When the truck really arrived or left (ms from the trip start), and how far off the platform may be. */
+  atMs?: number;
+  toleranceMs?: number;
+}
+
 export interface Expectation {
   /** Milestones in order, by index into the stops. */
-  milestones: { type: 'ARRIVED' | 'DEPARTED'; stopIndex: number }[];
+  milestones: ExpectedMilestone[];
   anomalies: AnomalyType[];
+  /** Anomalies that must not open (a false alarm the scenario provokes). */
+  forbiddenAnomalies?: AnomalyType[];
   finalStatus: ShipmentStatus;
 }
 
@@ -139,6 +151,58 @@ function passesStopsOnlyOnce(route: Route, ids: readonly string[]): boolean {
   return true;
 }
 
+/**
+ * Drive-by: a pickup, a drop, then a city the road to that drop runs through, so the truck drives
+ * through the last stop's geofence hours before it calls there.
+ */
+function pickDriveByStops(rng: Rng, minKm: number, maxKm: number): { ids: string[]; route: Route } {
+  const hubs = PLACES.filter((p) => p.kind === 'distribution-centre');
+  const cities = PLACES.filter((p) => p.kind === 'city');
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const pickup = rng.chance(0.7) ? rng.pick(hubs) : rng.pick(cities);
+    const drop = rng.pick(cities);
+    if (drop.id === pickup.id) continue;
+    const onTheWay = network.route([pickup.id, drop.id]).placeIds.slice(1, -1).filter((id) => placeById(id).kind === 'city');
+    if (onTheWay.length === 0) continue;
+    const ids = [pickup.id, drop.id, rng.pick(onTheWay)];
+    const route = network.route(ids);
+    const km = route.polyline.lengthM / 1000;
+    const legsOk = route.stopOffsetsM.every((m, i) => i === 0 || m - route.stopOffsetsM[i - 1]! > 40_000);
+    if (km >= minKm && km <= maxKm && legsOk) return { ids, route };
+  }
+  throw new Error(`no drive-by trip between ${minKm} and ${maxKm} km in the embedded network`);
+}
+
+/** Where along the route the truck is at `ms`. */
+function routeDistanceAt(trace: Trace, ms: number): number {
+  const phase = trace.phases.find((p) => ms < p.endMs) ?? trace.phases[trace.phases.length - 1]!;
+  const f = phase.endMs > phase.startMs ? Math.min(1, Math.max(0, (ms - phase.startMs) / (phase.endMs - phase.startMs))) : 0;
+  return phase.fromM + (phase.toM - phase.fromM) * f;
+}
+
+/**
+ * The trip's milestones at the times the truck really entered and left each stop's geofence
+ * around its dwell (a break taken just inside the fence is part of the visit), give or take a
+ * report interval and 5 min.
+ */
+function timedMilestones(trace: Trace, route: Route, stops: readonly StopSpec[], device: DeviceType): ExpectedMilestone[] {
+  const profile = DEVICE_PROFILES[device];
+  const toleranceMs = (Math.max(profile.movingIntervalSec, profile.stationaryIntervalSec) + 300) * 1000;
+  const stepMs = 5_000;
+  return trace.stopTimes.flatMap((t, stopIndex) => {
+    const stop = stops[stopIndex]!;
+    const inside = (ms: number) => distanceM(route.polyline.at(routeDistanceAt(trace, ms)).point, stop.place) <= stop.geofenceRadiusM;
+    let enteredMs = t.arriveMs;
+    while (enteredMs > 0 && inside(enteredMs - stepMs)) enteredMs -= stepMs;
+    let leftMs = t.departMs;
+    while (leftMs < trace.endMs && inside(leftMs + stepMs)) leftMs += stepMs;
+    return [
+      { type: 'ARRIVED' as const, stopIndex, atMs: enteredMs, toleranceMs },
+      { type: 'DEPARTED' as const, stopIndex, atMs: leftMs, toleranceMs },
+    ];
+  });
+}
+
 /** Middle of the longest leg, as a share of the route: where scenario trouble happens, far from any stop. */
 function midLongestLeg(route: Route): { fraction: number; legM: number } {
   let best = { fraction: 0.5, legM: 0 };
@@ -153,6 +217,8 @@ function midLongestLeg(route: Route): { fraction: number; legM: number } {
 function deviceFor(scenario: ScenarioName, rng: Rng, fixed: DeviceType | undefined): DeviceType {
   // Temperature needs the reefer probe on the trailer tracker.
   if (scenario === 'temperature-excursion') return 'asset-tracker';
+  // A trailer tracker's fix every 5 min (4 km at urban speed) would often miss the drive-by altogether.
+  if (scenario === 'drive-by' && fixed === undefined) return rng.chance(0.5) ? 'eld' : 'phone-app';
   return fixed ?? pickDeviceType(rng);
 }
 
@@ -164,7 +230,7 @@ function planShipment(
   rng: Rng,
   options: Required<Pick<PlanOptions, 'minKm' | 'maxKm'>> & Pick<PlanOptions, 'motion'>,
 ): ShipmentSpec {
-  const { ids, route } = pickStops(rng.fork('stops'), options.minKm, options.maxKm);
+  const { ids, route } = (scenario === 'drive-by' ? pickDriveByStops : pickStops)(rng.fork('stops'), options.minKm, options.maxKm);
   const mid = midLongestLeg(route);
   const total = route.polyline.lengthM;
   const thresholds: ShipmentThresholds = { ...BASE_THRESHOLDS };
@@ -202,6 +268,15 @@ function planShipment(
       break;
     case 'temperature-excursion':
       motion.temperature = { setpointC: 4, excursion: { atFraction: mid.fraction, durationMin: 90, peakC: 14 } };
+      break;
+    case 'drive-by':
+      // Every upload in order: what is tested is the geofence, not the ingest.
+      motion.outOfOrderRate = 0;
+      break;
+    case 'out-of-order':
+      // A store-and-forward queue that holds 40 min of uploads, then flushes them in shuffled order.
+      motion.outOfOrderRate = 0;
+      motion.heldUploadsMin = 40;
       break;
     default:
       break;
@@ -251,6 +326,9 @@ function planShipment(
       finalStatus: 'DELIVERED',
     },
   };
+  if (scenario === 'drive-by' || scenario === 'out-of-order') {
+    spec.expect = { milestones: timedMilestones(trace, route, stops, device), anomalies: [], forbiddenAnomalies: ['OUT_OF_SEQUENCE'], finalStatus: 'DELIVERED' };
+  }
   if (scenario === 'cancellation') {
     // Dispatch cancels once the truck has left the pickup and driven a third of the way.
     const cancelPhase = trace.phases.find((p) => p.kind === 'drive' && p.toM >= total / 3)!;

@@ -24,7 +24,7 @@ import type { ShipmentActivities } from '../activities/index.js';
 import { createAnomalyContext, openAnomalyTypes, nextAnomalyDeadline } from '../domain/anomalies/index.js';
 import { decodeFixes } from '../domain/fix-codec.js';
 import { toIso } from '../domain/fixes.js';
-import { DEFAULT_GEOFENCE_CONFIG } from '../domain/milestones.js';
+import { resolveGeofenceConfig } from '../domain/milestones.js';
 import {
   buildDecisionContext,
   decideCancellation,
@@ -97,9 +97,10 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
 async function trackShipment(input: ShipmentWorkflowInput): Promise<ShipmentView> {
   const { plan } = input;
   const settings: ShipmentWorkflowSettings = { ...DEFAULT_WORKFLOW_SETTINGS, ...input.settings };
-  const anomalies = createAnomalyContext(plan, input.tenantAnomalyDefaults);
+  const geofence = resolveGeofenceConfig(input.tenantAnomalyDefaults, plan.thresholds);
+  const anomalies = createAnomalyContext(plan, input.tenantAnomalyDefaults, geofence);
   const thresholds = { ...input.tenantAnomalyDefaults, ...plan.thresholds };
-  const ctx = buildDecisionContext(plan.stops, { geofence: DEFAULT_GEOFENCE_CONFIG, anomalies }, { intervalMin: DEFAULT_ETA_INTERVAL_MIN, changeMin: thresholds.etaChangeMin ?? DEFAULT_ETA_CHANGE_MIN });
+  const ctx = buildDecisionContext(plan.stops, { geofence, anomalies }, { intervalMin: DEFAULT_ETA_INTERVAL_MIN, changeMin: thresholds.etaChangeMin ?? DEFAULT_ETA_CHANGE_MIN });
   const shape: ShipmentShape = { plan, stops: ctx.timeline.stops, workflowId: workflowInfo().workflowId };
   const state = restoreShipmentState(input.carried, plan, new Date(Date.now()).toISOString());
   state.runs += 1;
@@ -297,7 +298,7 @@ async function trackShipment(input: ShipmentWorkflowInput): Promise<ShipmentView
     if (stopSequence !== undefined && !shape.stops.has(stopSequence)) return `the shipment has no stop ${stopSequence}`;
     if (event.type === 'MANUAL_ARRIVAL' || event.type === 'MANUAL_DEPARTURE') {
       if (stopSequence === undefined) return 'a manual arrival or departure names its stop';
-      return manualMilestoneProblem(state.decisions, event.type === 'MANUAL_ARRIVAL' ? 'ARRIVED' : 'DEPARTED', stopSequence);
+      return manualMilestoneProblem(state.decisions, event.type === 'MANUAL_ARRIVAL' ? 'ARRIVED' : 'DEPARTED', stopSequence, ctx);
     }
     return undefined;
   }

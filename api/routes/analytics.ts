@@ -5,7 +5,7 @@ import { computeEtaAccuracy } from '../../domain/eta/index.js';
 import type { RouteDeps } from '../context.js';
 import { secured } from '../permissions.js';
 import { createRouter } from '../router.js';
-import { problemResponses } from '../schemas.js';
+import { isoTime, problemResponses } from '../schemas.js';
 
 const StatsSchema = z
   .object({
@@ -38,7 +38,7 @@ const etaAccuracyRoute = createRoute(
       'mean absolute error and share within ±15 min, for the model and for a naive baseline.',
     request: {
       query: z.object({
-        since: z.string().datetime({ offset: true }).optional().openapi({ description: 'Only shipments delivered (last updated) since this time' }),
+        since: isoTime.optional().openapi({ description: 'Only shipments delivered (last updated) since this time' }),
       }),
     },
     responses: {

@@ -11,14 +11,14 @@ import { assertFleetReferences, fleetRef } from '../fleet.js';
 import { secured } from '../permissions.js';
 import { notFound } from '../problem.js';
 import { createRouter } from '../router.js';
-import { cursorParam, limitParam, problemResponses } from '../schemas.js';
+import { cursorParam, limitParam, pathId, problemResponses, text } from '../schemas.js';
 
 const roleEnum = z.enum(API_KEY_ROLES as [ApiKeyRole, ...ApiKeyRole[]]);
 
 const IssueApiKeySchema = z
   .strictObject({
     role: roleEnum,
-    name: z.string().trim().min(1).max(200).optional(),
+    name: text({ min: 1, max: 200 }).optional(),
     deviceId: fleetRef.optional().openapi({ description: 'Required for (and only for) the device role: the device the key speaks for' }),
   })
   .superRefine((body, ctx) => {
@@ -46,7 +46,7 @@ const IssuedApiKeySchema = ApiKeySchema.extend({
 
 const ApiKeyListSchema = z.object({ items: z.array(ApiKeySchema), nextCursor: z.string().nullable() }).openapi('ApiKeyList');
 
-const KeyIdParamSchema = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: '9f1c2b1e8a7d4c1e9a512f9e' }) });
+const KeyIdParamSchema = z.object({ id: pathId('id', '9f1c2b1e8a7d4c1e9a512f9e') });
 
 function toView(row: ApiKeyRow): z.infer<typeof ApiKeySchema> {
   return {

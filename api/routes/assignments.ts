@@ -10,9 +10,9 @@ import { assertFleetReferences, assignmentReferences } from '../fleet.js';
 import { secured } from '../permissions.js';
 import { ProblemError, type FieldError } from '../problem.js';
 import { createRouter, loadShipment } from '../router.js';
-import { ShipmentIdParamSchema, ShipmentViewSchema, atLeastOneField, problemResponses } from '../schemas.js';
+import { ShipmentIdParamSchema, ShipmentViewSchema, atLeastOneField, problemResponses, resourceId } from '../schemas.js';
 
-const ref = z.string().trim().min(1).max(100).nullable().optional();
+const ref = resourceId().nullable().optional();
 
 const AssignmentSchema = z
   .strictObject({ carrierId: ref, vehicleId: ref, driverId: ref, deviceId: ref })

@@ -5,7 +5,7 @@ import { iso } from '../../infra/encoding.js';
 import type { RouteDeps } from '../context.js';
 import { secured } from '../permissions.js';
 import { createRouter } from '../router.js';
-import { cursorParam, limitParam, problemResponses } from '../schemas.js';
+import { cursorParam, limitParam, problemResponses, text } from '../schemas.js';
 
 const AuditEventSchema = z
   .object({
@@ -19,7 +19,7 @@ const AuditEventSchema = z
   })
   .openapi('AuditEvent');
 
-const word = z.string().trim().min(1).max(100);
+const word = text({ min: 1, max: 100 });
 
 const listRoute = createRoute(
   secured({

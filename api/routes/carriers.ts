@@ -4,11 +4,11 @@ import { iso } from '../../infra/encoding.js';
 import type { FleetRows } from '../../db/repositories/fleet.js';
 import type { RouteDeps } from '../context.js';
 import { fleetRoutes, fleetTimestamps } from '../fleet.js';
-import { atLeastOneField } from '../schemas.js';
+import { atLeastOneField, text } from '../schemas.js';
 
-const name = z.string().trim().min(1).max(200);
-const scac = z.string().regex(/^[A-Z]{2,4}$/, 'must be a 2-4 letter SCAC code in capitals');
-const contactEmail = z.email({ message: 'must be an e-mail address' }).max(320);
+const name = text({ min: 1, max: 200 });
+const scac = text({ max: 100, trim: false }).regex(/^[A-Z]{2,4}$/, 'must be a 2-4 letter SCAC code in capitals');
+const contactEmail = text({ max: 320 }).check(z.email({ message: 'must be an e-mail address' }));
 
 const CreateCarrierSchema = z.strictObject({ name, scac: scac.optional(), contactEmail: contactEmail.optional() }).openapi('CreateCarrier', {
   example: { name: 'Transports Rhône-Alpes', scac: 'TRAL', contactEmail: 'dispatch@tra.example' },

@@ -5,10 +5,10 @@ import { iso } from '../../infra/encoding.js';
 import type { FleetRows } from '../../db/repositories/fleet.js';
 import type { RouteDeps } from '../context.js';
 import { fleetRef, fleetRoutes, fleetTimestamps } from '../fleet.js';
-import { atLeastOneField } from '../schemas.js';
+import { atLeastOneField, text } from '../schemas.js';
 
-const externalId = z.string().trim().min(1).max(100).openapi({ description: 'IMEI or serial number; unique in your tenant' });
-const kind = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a lower-case word such as tracker, eld or phone-app');
+const externalId = text({ min: 1, max: 100 }).openapi({ description: 'IMEI or serial number; unique in your tenant' });
+const kind = text({ max: 100, trim: false }).regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a lower-case word such as tracker, eld or phone-app');
 
 const CreateDeviceSchema = z
   .strictObject({ externalId, kind: kind.default('tracker'), vehicleId: fleetRef.optional() })

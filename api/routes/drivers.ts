@@ -4,11 +4,11 @@ import { iso } from '../../infra/encoding.js';
 import type { FleetRows } from '../../db/repositories/fleet.js';
 import type { RouteDeps } from '../context.js';
 import { fleetRef, fleetRoutes, fleetTimestamps } from '../fleet.js';
-import { atLeastOneField } from '../schemas.js';
+import { atLeastOneField, text } from '../schemas.js';
 
-const name = z.string().trim().min(1).max(200);
-const phone = z.string().trim().regex(/^\+?[0-9 ()-]{3,40}$/, 'must be a phone number');
-const licenseNumber = z.string().trim().min(1).max(60);
+const name = text({ min: 1, max: 200 });
+const phone = text({ max: 100 }).regex(/^\+?[0-9 ()-]{3,40}$/, 'must be a phone number');
+const licenseNumber = text({ min: 1, max: 60 });
 
 const CreateDriverSchema = z
   .strictObject({ name, carrierId: fleetRef.optional(), phone: phone.optional(), licenseNumber: licenseNumber.optional() })

@@ -8,16 +8,15 @@ import type { RouteDeps } from '../context.js';
 import { secured } from '../permissions.js';
 import { ProblemError, validationProblem } from '../problem.js';
 import { createRouter, executeShipmentUpdate, loadShipment } from '../router.js';
-import { isoTime, problemResponses, ShipmentIdParamSchema, ShipmentViewSchema } from '../schemas.js';
+import { isoTime, problemResponses, ShipmentIdParamSchema, ShipmentViewSchema, text } from '../schemas.js';
 
 const common = {
-  eventId: z
-    .string()
+  eventId: text({ max: 100, trim: false })
     .regex(/^[\w.:-]{1,100}$/, 'letters, digits and . _ : - only, at most 100')
     .optional()
     .openapi({ description: 'Your idempotency key; by default a hash of the body, so an identical retry is recorded once.' }),
   at: isoTime.optional().openapi({ description: 'When it happened; now when omitted. Not in the future beyond the clock skew.' }),
-  note: z.string().trim().min(1).max(2000).optional(),
+  note: text({ min: 1, max: 2000 }).optional(),
 };
 const stopSequence = z.number().int().min(1);
 
@@ -27,14 +26,14 @@ const DeliveryEventBodySchema = z
       type: z.literal('PROOF_OF_DELIVERY'),
       ...common,
       stopSequence: stopSequence.optional().openapi({ description: 'Defaults to the last stop; proof at the last stop delivers the shipment.' }),
-      signedBy: z.string().trim().min(1).max(200).optional(),
-      documentUrl: z.url().max(2000).optional(),
+      signedBy: text({ min: 1, max: 200 }).optional(),
+      documentUrl: text({ max: 2000 }).check(z.url({ message: 'must be a URL' })).optional(),
     }),
     z.strictObject({
       type: z.literal('EXCEPTION'),
       ...common,
       stopSequence: stopSequence.optional(),
-      exceptionCode: z.string().regex(/^[A-Z][A-Z0-9_]{1,39}$/, 'an upper-case code such as DAMAGED or REFUSED'),
+      exceptionCode: text({ max: 100, trim: false }).regex(/^[A-Z][A-Z0-9_]{1,39}$/, 'an upper-case code such as DAMAGED or REFUSED'),
     }),
     z.strictObject({ type: z.literal('MANUAL_ARRIVAL'), ...common, stopSequence }),
     z.strictObject({ type: z.literal('MANUAL_DEPARTURE'), ...common, stopSequence }),

@@ -4,10 +4,10 @@ import { iso } from '../../infra/encoding.js';
 import type { FleetRows } from '../../db/repositories/fleet.js';
 import type { RouteDeps } from '../context.js';
 import { fleetRef, fleetRoutes, fleetTimestamps } from '../fleet.js';
-import { atLeastOneField } from '../schemas.js';
+import { atLeastOneField, text } from '../schemas.js';
 
-const plate = z.string().trim().min(1).max(20);
-const kind = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a lower-case word such as tractor, rigid or van');
+const plate = text({ min: 1, max: 20 });
+const kind = text({ max: 100, trim: false }).regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a lower-case word such as tractor, rigid or van');
 
 const CreateVehicleSchema = z
   .strictObject({ plate, kind: kind.default('tractor'), carrierId: fleetRef.optional() })

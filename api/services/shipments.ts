@@ -67,6 +67,7 @@ function stopRows(tenantId: string, shipmentId: string, body: CreateShipmentBody
     window_start: stop.window?.start ?? null,
     window_end: stop.window?.end ?? null,
     planned_dwell_min: stop.plannedDwellMin ?? null,
+    arrival_confirmation: stop.arrivalConfirmation ?? null,
   }));
 }
 

@@ -4,12 +4,20 @@ import * as initial from './2026_11_26_0001_initial.js';
 import * as fleetAndAudit from './2026_11_26_0002_fleet_and_audit.js';
 import * as fleetLookups from './2026_11_27_0003_fleet_lookups.js';
 import * as etaPredictions from './2026_11_27_0004_eta_predictions.js';
-import * as fixIngest from './2026_12_02_0005_fix_ingest.js';
+import * as fixTelemetry from './2026_12_02_0005_fix_telemetry.js';
+import * as canonicalFleetIds from './2026_12_02_0006_canonical_fleet_ids.js';
+import * as consoleSessionsAndShareLinks from './2026_12_02_0007_console_sessions_and_share_links.js';
+import * as stopArrivalConfirmation from './2026_12_02_0008_stop_arrival_confirmation.js';
+import * as fixIngest from './2026_12_02_0009_fix_ingest.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_26_0001_initial': initial,
   '2026_11_26_0002_fleet_and_audit': fleetAndAudit,
   '2026_11_27_0003_fleet_lookups': fleetLookups,
   '2026_11_27_0004_eta_predictions': etaPredictions,
-  '2026_12_02_0005_fix_ingest': fixIngest,
+  '2026_12_02_0005_fix_telemetry': fixTelemetry,
+  '2026_12_02_0006_canonical_fleet_ids': canonicalFleetIds,
+  '2026_12_02_0007_console_sessions_and_share_links': consoleSessionsAndShareLinks,
+  '2026_12_02_0008_stop_arrival_confirmation': stopArrivalConfirmation,
+  '2026_12_02_0009_fix_ingest': fixIngest,
 };

@@ -1,7 +1,9 @@
 // The tenant's audit log: who (which API key) changed keys or the fleet, and how.
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { AuditEventsTable, Database } from '../schema.js';
-import { BIGINT_PATTERN, decodeCursor, microsText, pageOf } from './pagination.js';
+import { isBigintId, keysetCursor, microsText } from './pagination.js';
+
+const AUDIT_CURSOR = keysetCursor('audit_events', isBigintId);
 
 export type AuditEventRow = Selectable<AuditEventsTable>;
 
@@ -51,10 +53,10 @@ export async function listAuditEvents(
   if (filters.entityId) query = query.where('entity_id', '=', filters.entityId);
   if (filters.actorKeyId) query = query.where('actor_key_id', '=', filters.actorKeyId);
   if (page.cursor) {
-    const key = decodeCursor(page.cursor, BIGINT_PATTERN);
+    const key = AUDIT_CURSOR.decode(page.cursor);
     query = query.where(sql<boolean>`(occurred_at, id) < (${key.at}::timestamptz, ${key.id}::bigint)`);
   }
   const rows = await query.orderBy('occurred_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
-  const { items, nextCursor } = pageOf(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
+  const { items, nextCursor } = AUDIT_CURSOR.page(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
   return { items: items.map(({ cursor_at: _cursor, ...row }) => row), nextCursor };
 }

@@ -3,10 +3,11 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { CarriersTable, Database, DevicesTable, DriversTable, VehiclesTable } from '../schema.js';
 import { ACTIVE_STATUSES, type ShipmentStatus } from '../../domain/types.js';
-import { UUID_PATTERN, decodeCursor, microsText, pageOf, uuidOrNil } from './pagination.js';
+import { isUuidId, keysetCursor, microsText, uuidOrNil, type KeysetCursor } from './pagination.js';
 
 export const FLEET_TABLES = { carrier: 'carriers', driver: 'drivers', vehicle: 'vehicles', device: 'devices' } as const;
 export type FleetKind = keyof typeof FLEET_TABLES;
+const FLEET_CURSORS = Object.fromEntries(Object.entries(FLEET_TABLES).map(([kind, table]) => [kind, keysetCursor(table, isUuidId)])) as Record<FleetKind, KeysetCursor>;
 
 export interface FleetRows {
   carrier: Selectable<CarriersTable>;
@@ -73,11 +74,11 @@ export async function listFleetRows<K extends FleetKind>(
   let query = loose(db).selectFrom(table).selectAll().select(microsText('created_at').as('cursor_at')).where('tenant_id', '=', tenantId);
   for (const [column, value] of Object.entries(filters)) if (value !== undefined) query = query.where(column, '=', value);
   if (page.cursor) {
-    const key = decodeCursor(page.cursor, UUID_PATTERN);
+    const key = FLEET_CURSORS[kind].decode(page.cursor);
     query = query.where(sql<boolean>`(created_at, id) < (${key.at}::timestamptz, ${key.id}::uuid)`);
   }
   const rows = (await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute()) as { id: string; cursor_at: string }[];
-  const { items, nextCursor } = pageOf(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
+  const { items, nextCursor } = FLEET_CURSORS[kind].page(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
   return { items: items.map(({ cursor_at: _cursor, ...row }) => row as unknown as FleetRows[K]), nextCursor };
 }
 

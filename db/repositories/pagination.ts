@@ -1,5 +1,11 @@
-// Opaque keyset cursors: base64url of [timestamp with microseconds, id]. Timestamps travel as
+// Opaque keyset cursors: base64url of [list, timestamp with microseconds, id]. Timestamps travel as
 // Postgres text so rows created in the same millisecond are never skipped or repeated.
+//
+// Cursors are strictly parsed rather than signed: they hold nothing secret and every list query is
+// filtered by the caller's tenant, so a hand-made cursor can only move where the caller's own page
+// starts. What parsing must guarantee is that Postgres never sees a value it rejects (a timestamp
+// JavaScript accepts but Postgres does not, an id beyond bigint): anything but the exact shape this
+// module writes, for this list, is an InvalidCursorError, i.e. a 400 naming `cursor`.
 import { sql, type RawBuilder } from 'kysely';
 
 export class InvalidCursorError extends Error {
@@ -13,36 +19,57 @@ export interface CursorKey {
   id: string;
 }
 
-export function encodeCursor(key: CursorKey): string {
-  return Buffer.from(JSON.stringify([key.at, key.id])).toString('base64url');
+export interface KeysetCursor {
+  decode(cursor: string): CursorKey;
+  /** Fetch one row more than the page to know whether another page exists. */
+  page<T>(rows: T[], limit: number, keyOf: (row: T) => CursorKey): { items: T[]; nextCursor: string | null };
 }
 
-export function decodeCursor(cursor: string, idPattern: RegExp): CursorKey {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2) {
-      const [at, id] = value as unknown[];
-      if (typeof at === 'string' && typeof id === 'string' && idPattern.test(id) && !Number.isNaN(Date.parse(at))) return { at, id };
-    }
-  } catch {
-    // fall through: any decoding failure is the same client error
-  }
-  throw new InvalidCursorError();
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LOWER_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const BIGINT_MAX = 9_223_372_036_854_775_807n;
+
+export const isUuidId = (id: string): boolean => LOWER_UUID.test(id);
+export const isBigintId = (id: string): boolean => /^[1-9][0-9]{0,18}$/.test(id) && BigInt(id) <= BIGINT_MAX;
+
+// Exactly what microsText() writes: UTC, microseconds, a real calendar date in years 0001-9999.
+const MICROS_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+function isMicrosTime(at: string): boolean {
+  if (!MICROS_TIME.test(at) || at.startsWith('0000')) return false;
+  const millis = `${at.slice(0, 23)}Z`;
+  const ms = Date.parse(millis);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === millis;
+}
+
+/** The cursor of one listing; a cursor of another listing or of another shape is refused. */
+export function keysetCursor(list: string, isId: (id: string) => boolean): KeysetCursor {
+  const encode = (key: CursorKey) => Buffer.from(JSON.stringify([list, key.at, key.id])).toString('base64url');
+  return {
+    decode(cursor) {
+      if (/^[A-Za-z0-9_-]+$/.test(cursor)) {
+        try {
+          const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+          if (Array.isArray(value) && value.length === 3) {
+            const [name, at, id] = value as unknown[];
+            if (name === list && typeof at === 'string' && typeof id === 'string' && isMicrosTime(at) && isId(id)) return { at, id };
+          }
+        } catch {
+          // fall through: any decoding failure is the same client error
+        }
+      }
+      throw new InvalidCursorError();
+    },
+    page(rows, limit, keyOf) {
+      if (rows.length <= limit) return { items: rows, nextCursor: null };
+      const items = rows.slice(0, limit);
+      return { items, nextCursor: encode(keyOf(items[items.length - 1]!)) };
+    },
+  };
 }
 
 /** UTC text with microseconds, e.g. 2026-11-26T10:00:00.123456Z. */
 export function microsText(column: string): RawBuilder<string> {
   return sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-}
-
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const BIGINT_PATTERN = /^[0-9]{1,19}$/;
-
-/** Fetch one row more than the page to know whether another page exists. */
-export function pageOf<T>(rows: T[], limit: number, keyOf: (row: T) => CursorKey): { items: T[]; nextCursor: string | null } {
-  if (rows.length <= limit) return { items: rows, nextCursor: null };
-  const items = rows.slice(0, limit);
-  return { items, nextCursor: encodeCursor(keyOf(items[items.length - 1]!)) };
 }
 
 /**

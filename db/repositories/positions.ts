@@ -2,8 +2,8 @@
 // through db/repositories/fix-ingest.ts (sequence and wake-up); a device's unrouted ones here.
 import { sql, type Kysely } from 'kysely';
 import type { Database, NewPosition, PositionRow } from '../schema.js';
-import type { Fix } from '../../domain/types.js';
-import { BIGINT_PATTERN, decodeCursor, microsText, pageOf } from './pagination.js';
+import type { DeviceFix, DeviceTelemetry, Fix } from '../../domain/types.js';
+import { isBigintId, keysetCursor, microsText } from './pagination.js';
 import { iso } from '../../infra/encoding.js';
 
 /** Bulk insert of fixes that belong to no shipment; repeats of a stored fix are skipped by the unique indexes. Returns how many were new. */
@@ -14,6 +14,7 @@ export async function insertPositions(db: Kysely<Database>, rows: NewPosition[])
 }
 
 export type PositionScope = { shipmentId: string } | { deviceId: string };
+const POSITIONS_CURSOR = keysetCursor('positions', isBigintId);
 
 /** Time-range read in fix-time order, keyset-paginated on (recorded_at, id). Throws InvalidCursorError. */
 export async function listPositions(
@@ -27,11 +28,11 @@ export async function listPositions(
   if (range.from) query = query.where('recorded_at', '>=', new Date(range.from));
   if (range.to) query = query.where('recorded_at', '<', new Date(range.to));
   if (range.cursor) {
-    const key = decodeCursor(range.cursor, BIGINT_PATTERN);
+    const key = POSITIONS_CURSOR.decode(range.cursor);
     query = query.where(sql<boolean>`(recorded_at, id) > (${key.at}::timestamptz, ${key.id}::bigint)`);
   }
   const rows = await query.orderBy('recorded_at').orderBy('id').limit(range.limit + 1).execute();
-  const { items, nextCursor } = pageOf(rows, range.limit, (r) => ({ at: r.cursor_at, id: r.id }));
+  const { items, nextCursor } = POSITIONS_CURSOR.page(rows, range.limit, (r) => ({ at: r.cursor_at, id: r.id }));
   return { items: items.map(({ cursor_at: _cursor, ...row }) => row), nextCursor };
 }
 
@@ -52,6 +53,7 @@ export async function trackCoordinates(db: Kysely<Database>, shipmentId: string,
   };
 }
 
+/** The fix as the shipment workflow's rules see it: position, motion and the cargo temperature. */
 export function toFix(row: PositionRow): Fix {
   return {
     recordedAt: iso(row.recorded_at),
@@ -64,17 +66,39 @@ export function toFix(row: PositionRow): Fix {
   };
 }
 
+const TELEMETRY_COLUMNS = {
+  altitudeM: 'altitude_m',
+  satellites: 'satellites',
+  hdop: 'hdop',
+  ignition: 'ignition',
+  batteryPct: 'battery_pct',
+  batteryV: 'battery_v',
+  odometerKm: 'odometer_km',
+  humidityPct: 'humidity_pct',
+  doorOpen: 'door_open',
+  eventCode: 'event_code',
+  attributes: 'attributes',
+} as const satisfies Record<keyof DeviceTelemetry, keyof PositionRow>;
+
+const telemetryEntries = Object.entries(TELEMETRY_COLUMNS) as [keyof DeviceTelemetry, (typeof TELEMETRY_COLUMNS)[keyof DeviceTelemetry]][];
+
+function toTelemetry(row: PositionRow): DeviceTelemetry {
+  return Object.fromEntries(telemetryEntries.flatMap(([field, column]) => (row[column] !== null ? [[field, row[column]]] : [])));
+}
+
+/** A stored fix as the API answers it: the fix, its telemetry and where it was routed. */
 export function toStoredPosition(row: PositionRow) {
   return {
     id: row.id,
     ...toFix(row),
+    ...toTelemetry(row),
     ...(row.shipment_id ? { shipmentId: row.shipment_id } : {}),
     ...(row.device_id ? { deviceId: row.device_id } : {}),
     receivedAt: iso(row.received_at),
   };
 }
 
-export function fixToRow(fix: Fix, owner: { tenantId: string; shipmentId: string | null; deviceId: string | null }): NewPosition {
+export function fixToRow(fix: DeviceFix, owner: { tenantId: string; shipmentId: string | null; deviceId: string | null }): NewPosition {
   return {
     tenant_id: owner.tenantId,
     shipment_id: owner.shipmentId,
@@ -86,5 +110,6 @@ export function fixToRow(fix: Fix, owner: { tenantId: string; shipmentId: string
     heading_deg: fix.headingDeg ?? null,
     accuracy_m: fix.accuracyM ?? null,
     temperature_c: fix.temperatureC ?? null,
+    ...Object.fromEntries(telemetryEntries.map(([field, column]) => [column, fix[field] ?? null])),
   };
 }

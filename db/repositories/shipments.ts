@@ -4,7 +4,10 @@ import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Database, ShipmentEventRow, ShipmentRow, ShipmentsTable, StopRow, StopsTable } from '../schema.js';
 import { ACTIVE_STATUSES, type Milestone, type ShipmentStatus, type ShipmentView, type StopPlan, type StopProgress } from '../../domain/types.js';
 import { iso } from '../../infra/encoding.js';
-import { BIGINT_PATTERN, UUID_PATTERN, decodeCursor, microsText, pageOf, uuidOrNil } from './pagination.js';
+import { isBigintId, isUuidId, keysetCursor, microsText, uuidOrNil } from './pagination.js';
+
+const SHIPMENTS_CURSOR = keysetCursor('shipments', isUuidId);
+const TIMELINE_CURSOR = keysetCursor('timeline', isBigintId);
 
 export type NewShipment = Insertable<ShipmentsTable>;
 export type NewStop = Insertable<StopsTable>;
@@ -99,11 +102,11 @@ export async function listShipments(
   if (filters.reference) query = query.where('reference', '=', filters.reference);
   if (filters.anomaly) query = query.where(sql<boolean>`open_anomalies @> array[${filters.anomaly}]::text[]`);
   if (page.cursor) {
-    const key = decodeCursor(page.cursor, UUID_PATTERN);
+    const key = SHIPMENTS_CURSOR.decode(page.cursor);
     query = query.where(sql<boolean>`(created_at, id) < (${key.at}::timestamptz, ${key.id}::uuid)`);
   }
   const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
-  const { items, nextCursor } = pageOf(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
+  const { items, nextCursor } = SHIPMENTS_CURSOR.page(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
   return { items: items.map(({ cursor_at: _cursor, ...row }) => row), nextCursor };
 }
 
@@ -115,11 +118,11 @@ export async function listTimeline(
 ): Promise<{ items: ShipmentEventRow[]; nextCursor: string | null }> {
   let query = db.selectFrom('shipment_events').selectAll().select(microsText('occurred_at').as('cursor_at')).where('shipment_id', '=', shipmentId);
   if (page.cursor) {
-    const key = decodeCursor(page.cursor, BIGINT_PATTERN);
+    const key = TIMELINE_CURSOR.decode(page.cursor);
     query = query.where(sql<boolean>`(occurred_at, id) > (${key.at}::timestamptz, ${key.id}::bigint)`);
   }
   const rows = await query.orderBy('occurred_at').orderBy('id').limit(page.limit + 1).execute();
-  const { items, nextCursor } = pageOf(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
+  const { items, nextCursor } = TIMELINE_CURSOR.page(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
   return { items: items.map(({ cursor_at: _cursor, ...row }) => row), nextCursor };
 }
 
@@ -155,10 +158,11 @@ export function toStopPlan(stop: StopRow): StopPlan {
     geofenceRadiusM: stop.geofence_radius_m,
     ...(stop.window_start && stop.window_end ? { window: { start: iso(stop.window_start), end: iso(stop.window_end) } } : {}),
     ...(stop.planned_dwell_min !== null ? { plannedDwellMin: stop.planned_dwell_min } : {}),
+    ...(stop.arrival_confirmation ? { arrivalConfirmation: stop.arrival_confirmation } : {}),
   };
 }
 
-function toStopProgress(stop: StopRow): StopProgress {
+export function toStopProgress(stop: StopRow): StopProgress {
   return {
     ...toStopPlan(stop),
     status: stop.status,

@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ApiKeyRole, ApiKeyRow, Database } from '../schema.js';
 import type { ShipmentThresholds } from '../../domain/types.js';
-import { decodeCursor, microsText, pageOf } from './pagination.js';
+import { keysetCursor, microsText } from './pagination.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
 /** Postgres NOTIFY channel carrying the id of each revoked key, so every API process evicts it. */
 export const API_KEY_REVOKED_CHANNEL = 'api_key_revoked';
 export const API_KEY_ID_PATTERN = /^[0-9a-f]{24}$/;
+const API_KEYS_CURSOR = keysetCursor('api_keys', (id) => API_KEY_ID_PATTERN.test(id));
 
 export async function createTenant(db: Kysely<Database>, input: { name: string }): Promise<{ id: string; name: string }> {
   const id = randomUUID();
@@ -78,11 +79,11 @@ export async function listApiKeys(
   if (filters.deviceId) query = query.where('device_id', '=', filters.deviceId);
   if (!filters.includeRevoked) query = query.where('revoked_at', 'is', null);
   if (page.cursor) {
-    const key = decodeCursor(page.cursor, API_KEY_ID_PATTERN);
+    const key = API_KEYS_CURSOR.decode(page.cursor);
     query = query.where(sql<boolean>`(created_at, id) < (${key.at}::timestamptz, ${key.id})`);
   }
   const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
-  const { items, nextCursor } = pageOf(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
+  const { items, nextCursor } = API_KEYS_CURSOR.page(rows, page.limit, (r) => ({ at: r.cursor_at, id: r.id }));
   return { items: items.map(({ cursor_at: _cursor, ...row }) => row), nextCursor };
 }
 

@@ -52,9 +52,12 @@ export const DEFAULT_ANOMALY_CONFIG: Readonly<AnomalyConfig> = {
 /** Share of the corridor used as re-entry distance when nobody sets one explicitly. */
 const DEFAULT_REENTRY_RATIO = 0.7;
 
-function defined<T extends object>(value: T | undefined): Partial<T> {
+const ANOMALY_FIELDS = new Set<string>([...Object.keys(DEFAULT_ANOMALY_CONFIG), 'temperatureRange']);
+
+/** The anomaly fields that are set (thresholds also carry the geofence rules' fields). */
+function defined(value: ShipmentThresholds | undefined): Partial<AnomalyConfig> {
   if (!value) return {};
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as Partial<T>;
+  return Object.fromEntries(Object.entries(value).filter(([k, v]) => ANOMALY_FIELDS.has(k) && v !== undefined && v !== null)) as Partial<AnomalyConfig>;
 }
 
 /** Shipment overrides beat tenant defaults beat built-in defaults, field by field. */

@@ -1,7 +1,9 @@
 // The anomaly detectors composed: one state, one entry per input, one timer.
 //
 // Wiring in the workflow (see types.ts for the two clocks):
-// 1. ctx = createAnomalyContext(plan, tenantDefaults); state = initialAnomalyState().
+// 1. ctx = createAnomalyContext(plan, tenantDefaults, geofence); state = initialAnomalyState().
+//    `geofence` is the config the milestone rules run with (LEGACY_GEOFENCE_CONFIG for shipments
+//    that started on the legacy rules); by default the plan's resolved one.
 // 2. For each fix of a drained, sorted batch: run the milestone rules first, feed their
 //    milestones, then the fix itself: detectAnomaliesInOrder(state, [...milestones, fix], ctx).
 //    Feed each ETA prediction as { kind: 'eta', ...prediction }.
@@ -10,6 +12,7 @@
 //    timer is harmless: deadlines are recomputed from the state.
 // 4. On delivery or cancellation, closeAnomalies(state, at) resolves what is still open.
 import type { Anomaly, ShipmentPlan, ShipmentThresholds } from '../types.js';
+import { resolveGeofenceConfig, type GeofenceConfig } from '../geofence.js';
 import { indexRoute } from '../eta/route-geometry.js';
 import { earliestOf } from '../eta/time.js';
 import { resolveAnomalyConfig } from './config.js';
@@ -59,9 +62,14 @@ export function initialAnomalyState(): AnomalyState {
   };
 }
 
-export function createAnomalyContext(plan: Pick<ShipmentPlan, 'stops' | 'route' | 'thresholds'>, tenantDefaults?: ShipmentThresholds): AnomalyContext {
+export function createAnomalyContext(
+  plan: Pick<ShipmentPlan, 'stops' | 'route' | 'thresholds'>,
+  tenantDefaults?: ShipmentThresholds,
+  geofence: GeofenceConfig = resolveGeofenceConfig(tenantDefaults, plan.thresholds),
+): AnomalyContext {
   return {
     config: resolveAnomalyConfig(tenantDefaults, plan.thresholds),
+    geofence,
     stops: plan.stops,
     ...(plan.route ? { route: plan.route, routeIndex: indexRoute(plan.route) } : {}),
   };

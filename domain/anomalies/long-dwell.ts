@@ -1,13 +1,22 @@
 // LONG_DWELL: at a stop (between its ARRIVED and DEPARTED milestones) longer than its planned
 // dwell + dwellToleranceMin, or longDwellMin when the stop plans no dwell. Opened by the timer or
 // by any later input; resolved by the departure (or by arrival at another stop).
+// While the latest fix is beyond the stop's exit radius the vehicle has probably left and its
+// departure only awaits confirmation (or, when the trace ends there, other evidence): no limit
+// opens meanwhile, so dwell is measured up to the departure the milestone rules then stamp.
+// The legacy geofence rules (closesPendingVisits false) keep the timer running regardless.
+import { distanceM, isWithinM } from '../geo.js';
+import { exitRadiusM } from '../geofence.js';
 import { addMinutes, canonicalIso } from '../eta/time.js';
+import type { Fix } from '../types.js';
 import { isPast, openEvent, resolveEvent } from './episode.js';
 import { inputTime, type AnomalyContext, type AnomalyInput, type DetectorResult, type OpenAnomaly } from './types.js';
 
 export interface LongDwellState {
   atStop?: { sequence: number; arrivedAt: string };
   openedAt?: string;
+  /** First fix beyond the stop's exit radius since the last one inside; absent: the latest fix was inside. */
+  outsideSince?: string;
 }
 
 export function dwellLimitMin(ctx: AnomalyContext, stopSequence: number): number {
@@ -16,7 +25,7 @@ export function dwellLimitMin(ctx: AnomalyContext, stopSequence: number): number
 }
 
 export function longDwellDeadline(state: LongDwellState, ctx: AnomalyContext): string | undefined {
-  if (state.openedAt !== undefined || !state.atStop) return undefined;
+  if (state.openedAt !== undefined || !state.atStop || state.outsideSince !== undefined) return undefined;
   return addMinutes(state.atStop.arrivedAt, dwellLimitMin(ctx, state.atStop.sequence));
 }
 
@@ -39,8 +48,28 @@ function leave(state: LongDwellState, at: string): DetectorResult<LongDwellState
   return { state: {}, events: [resolveEvent('LONG_DWELL', state.openedAt, at, { stopSequence: state.atStop.sequence, detail: `departed ${at}` })] };
 }
 
+/** Whether the fix puts the vehicle outside the stop it is at, as the milestone rules judge it. */
+function isOutside(fix: Fix, sequence: number, ctx: AnomalyContext): boolean {
+  const stop = ctx.stops.find((s) => s.sequence === sequence);
+  if (!stop || (fix.accuracyM !== undefined && fix.accuracyM > ctx.geofence.maxAccuracyM)) return false;
+  const d = distanceM(fix, stop.location);
+  const atAnotherStop = ctx.stops.some((other) => other.sequence !== sequence && isWithinM(fix, other.location, other.geofenceRadiusM));
+  return d > exitRadiusM(stop, ctx.geofence) || (d > stop.geofenceRadiusM && atAnotherStop);
+}
+
+function trackExit(state: LongDwellState, fix: Fix, ctx: AnomalyContext): LongDwellState {
+  if (!ctx.geofence.closesPendingVisits || !state.atStop) return state;
+  const { outsideSince, ...rest } = state;
+  return isOutside(fix, state.atStop.sequence, ctx) ? { ...rest, outsideSince: outsideSince ?? canonicalIso(fix.recordedAt) } : rest;
+}
+
 export function detectLongDwell(state: LongDwellState, input: AnomalyInput, ctx: AnomalyContext): DetectorResult<LongDwellState> {
   const { state: caughtUp, events } = openDue(state, ctx, Date.parse(inputTime(input)), false);
+  if (input.kind === 'fix') {
+    // Back inside after the limit passed: the vehicle was there all along.
+    const back = openDue(trackExit(caughtUp, input.fix, ctx), ctx, Date.parse(inputTime(input)), false);
+    return { state: back.state, events: [...events, ...back.events] };
+  }
   if (input.kind !== 'milestone') return { state: caughtUp, events };
   const at = canonicalIso(input.at);
   const current = caughtUp.atStop?.sequence;

@@ -12,6 +12,7 @@
 //   stamp. The state records it as open, so neither a later backlog nor a stale timer opens it
 //   again; a resolve is never stamped before its open (resolve at = max(openedAt, input time)).
 import type { RouteIndex } from '../eta/route-geometry.js';
+import type { GeofenceConfig } from '../geofence.js';
 import type { MilestoneEvent } from '../milestones.js';
 import type { AnomalyType, Fix, LineString, StopPlan } from '../types.js';
 import type { AnomalyConfig } from './config.js';
@@ -47,6 +48,8 @@ export type AnomalyInput = FixInput | MilestoneInput | EtaUpdate;
 /** What the detectors read besides their state: resolved thresholds and the plan's geometry. */
 export interface AnomalyContext {
   config: AnomalyConfig;
+  /** The geofence rules the milestones come from; LONG_DWELL reads the exit radius and the legacy switch. */
+  geofence: GeofenceConfig;
   stops: readonly StopPlan[];
   route?: LineString;
   /** The route's distances along it, computed once per workflow run (createAnomalyContext). */

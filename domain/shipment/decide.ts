@@ -219,8 +219,8 @@ export function decideCancellation(state: DecisionState, at: string, fixNow: str
 }
 
 /** Why a manual milestone cannot apply now, or undefined when it can. */
-export function manualMilestoneProblem(state: DecisionState, type: MilestoneType, stopSequence: number): string | undefined {
-  return manualMilestoneRefusal(state.rules.tracking, type, stopSequence);
+export function manualMilestoneProblem(state: DecisionState, type: MilestoneType, stopSequence: number, ctx: DecisionContext): string | undefined {
+  return manualMilestoneRefusal(state.rules.tracking, type, stopSequence, ctx.geofence);
 }
 
 export function decideManualMilestone(state: DecisionState, type: MilestoneType, stopSequence: number, at: string, ctx: DecisionContext): Decision {

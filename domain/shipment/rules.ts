@@ -110,12 +110,12 @@ export function applyFixesInOrder(rules: RuleState, fixes: readonly Fix[], ctx: 
 
 /** A milestone reported by a person (driver app, dispatcher) at the reported time. */
 export function applyManualMilestoneInput(rules: RuleState, type: MilestoneType, stopSequence: number, at: string, ctx: RuleContext): RuleStep {
-  return track(rules, applyManualMilestone(rules.tracking, type, stopSequence, at, ctx.stops), undefined, ctx);
+  return track(rules, applyManualMilestone(rules.tracking, type, stopSequence, at, ctx.stops, ctx.geofence), undefined, ctx);
 }
 
 /** Proof of delivery at the last stop: delivered, whether or not the fixes left the stop. */
 export function applyProofOfDelivery(rules: RuleState, at: string, ctx: RuleContext): RuleStep {
-  return track(rules, markDelivered(rules.tracking, at), undefined, ctx);
+  return track(rules, markDelivered(rules.tracking, at, ctx.geofence), undefined, ctx);
 }
 
 export function applyCancellation(rules: RuleState, at: string, fixNow: string): RuleStep {

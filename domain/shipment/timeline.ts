@@ -1,7 +1,7 @@
 // Rule events and corrections as timeline events (shipment_events rows) with deterministic keys,
 // so a retried or replayed write inserts nothing twice and a correction never rewrites a row.
 import { anomalyEventKey, type AnomalyEvent } from '../anomalies/index.js';
-import { timelineEventKey, type TimelineEvent } from '../timeline.js';
+import { geofencePassTimelineEvent, timelineEventKey, type TimelineEvent } from '../timeline.js';
 import type { Anomaly, LatLon, MilestoneType, ShipmentStatus, StopPlan } from '../types.js';
 import type { RuleEvent } from './rules.js';
 
@@ -72,6 +72,8 @@ export function timelineOf(keys: TimelineKeys, events: readonly RuleEvent[], ctx
   for (const event of events) {
     if (event.kind === 'anomaly') {
       out.push(anomalyTimelineEvent(event, ctx));
+    } else if (event.kind === 'pass') {
+      out.push(geofencePassTimelineEvent(event, stopData(ctx, event.stopSequence)));
     } else if (event.kind === 'milestone') {
       out.push(milestoneEvent(current, event.type, event.stopSequence, event.at, event.position, ctx));
     } else if (event.kind === 'status' && event.to === 'CANCELLED') {

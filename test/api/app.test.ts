@@ -158,19 +158,23 @@ describe('operations', () => {
     expect(doc.paths['/v1/shipments/{id}/positions'].post.responses['400'].content['application/problem+json']).toBeDefined();
   });
 
-  it('answers 500 without internals and /readyz 503 when Postgres is unreachable', async () => {
+  it('answers 503 with Retry-After, without internals, and /readyz 503 naming Postgres when it is unreachable', async () => {
     const unreachable = createDatabase('postgres://postgres@127.0.0.1:1/nowhere');
     const broken = createApp({ db: unreachable, temporal: h.client, logger: createLogger({ name: 'broken', level: 'silent' }) });
     try {
       const res = await broken.request('/v1/shipments', { headers: { authorization: `Bearer ${h.acme.keys.admin}` } });
-      expect(res.status).toBe(500);
+      expect(res.status).toBe(503);
       expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(res.headers.get('retry-after')).toBe('2');
       const body = await res.json();
-      expect(body).toMatchObject({ type: 'https://retrack.dev/problems/internal-error', status: 500 });
+      expect(body).toMatchObject({ type: 'https://retrack.dev/problems/service-unavailable', status: 503 });
       expect(JSON.stringify(body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|at \w+ \(/);
       const ready = await broken.request('/readyz');
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ status: 503, checks: { temporal: 'ok' } });
+      const readiness = (await ready.json()) as { checks: Record<string, string>; detail: string };
+      expect(readiness).toMatchObject({ status: 503, checks: { temporal: 'ok' } });
+      expect(readiness.checks.postgres).not.toBe('ok');
+      expect(readiness.detail).toContain('postgres');
     } finally {
       await unreachable.destroy();
     }

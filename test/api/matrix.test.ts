@@ -25,6 +25,8 @@ interface Cell {
 
 interface Row {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** An endless response (Server-Sent Events): only the status and headers are read, then the body is cancelled. */
+  stream?: boolean;
   path: string;
   allowed: ApiKeyRole[];
   success: number;
@@ -92,13 +94,14 @@ const fleetIdOf = (tenant: Tenant, kind: FleetKind) => tenant.fleet[`${kind}Id` 
 const ROWS: Row[] = [
   { method: 'POST', path: '/v1/shipments', allowed: WRITERS, success: 201, request: async () => ({ path: '/v1/shipments', body: shipmentBody() }) },
   { method: 'GET', path: '/v1/shipments', allowed: READERS, success: 200, request: async () => ({ path: '/v1/shipments' }) },
-  ...(['', '/timeline', '/track', '/positions'] as const).map(
+  ...(['', '/timeline', '/track', '/positions', '/map', '/eta-history', '/stream'] as const).map(
     (suffix): Row => ({
       method: 'GET',
       path: `/v1/shipments/{id}${suffix}`,
       allowed: READERS,
       success: 200,
       byTarget: true,
+      stream: suffix === '/stream',
       request: async (target) => ({ path: `/v1/shipments/${idFor(target, ownShipment.id, otherShipment.id)}${suffix}` }),
     }),
   ),
@@ -211,9 +214,45 @@ const ROWS: Row[] = [
   },
   { method: 'GET', path: '/v1/audit-events', allowed: ADMIN, success: 200, request: async () => ({ path: '/v1/audit-events' }) },
   { method: 'GET', path: '/v1/analytics/eta-accuracy', allowed: READERS, success: 200, request: async () => ({ path: '/v1/analytics/eta-accuracy' }) },
+  { method: 'GET', path: '/v1/sessions/current', allowed: READERS, success: 200, request: async () => ({ path: '/v1/sessions/current' }) },
+  { method: 'DELETE', path: '/v1/sessions/current', allowed: READERS, success: 204, request: async () => ({ path: '/v1/sessions/current' }) },
+  { method: 'GET', path: '/v1/shipment-overview', allowed: READERS, success: 200, request: async () => ({ path: '/v1/shipment-overview' }) },
+  {
+    method: 'POST',
+    path: '/v1/shipments/{id}/share-links',
+    allowed: WRITERS,
+    success: 201,
+    byTarget: true,
+    request: async (target) => ({ path: `/v1/shipments/${idFor(target, ownShipment.id, otherShipment.id)}/share-links`, body: {} }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/shipments/{id}/share-links',
+    allowed: WRITERS,
+    success: 200,
+    byTarget: true,
+    request: async (target) => ({ path: `/v1/shipments/${idFor(target, ownShipment.id, otherShipment.id)}/share-links` }),
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/shipments/{id}/share-links/{linkId}',
+    allowed: WRITERS,
+    success: 200,
+    byTarget: true,
+    // Own: a fresh link of the own shipment; other: another tenant's link under its own shipment.
+    request: async (target) => {
+      if (target === 'missing') return { path: `/v1/shipments/${ownShipment.id}/share-links/${missingId()}` };
+      const tenant = target === 'own' ? h.acme : h.globex;
+      const shipment = target === 'own' ? ownShipment : otherShipment;
+      const link = await h.call('POST', `/v1/shipments/${shipment.id}/share-links`, tenant.keys.dispatcher, {});
+      return { path: `/v1/shipments/${shipment.id}/share-links/${link.body.id}` };
+    },
+  },
 ];
 
-const PUBLIC_ROUTES = ['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs'];
+const PUBLIC_ROUTES = ['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs', 'GET /', 'GET /app', 'GET /app/*', 'GET /app/assets/{file}', 'GET /track/{token}'];
+/** /v1 operations that need no key by design; each is tested in test/api/console-sessions.test.ts and share-links.test.ts. */
+const PUBLIC_API_ROUTES = ['POST /v1/sessions', 'GET /v1/track/{token}'];
 
 function keyOf(caller: Caller): string | undefined {
   if (caller === 'none') return undefined;
@@ -230,13 +269,23 @@ function expected(row: Row, caller: Caller, target: Target | undefined): number 
 
 const rowName = (row: { method: string; path: string }) => `${row.method} ${row.path}`;
 
+/** Status and headers of a stream; its body is read only when it is a problem, else cancelled. */
+async function openStream(path: string, key: string | undefined): Promise<{ status: number; headers: Headers; body: any }> {
+  const res = await h.app.request(path, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+  if (res.status !== 200) return { status: res.status, headers: res.headers, body: await res.json() };
+  expect(res.headers.get('content-type')).toContain('text/event-stream');
+  await res.body?.cancel();
+  return { status: res.status, headers: res.headers, body: undefined };
+}
+
 describe('the matrix covers the API', () => {
   it('has exactly one row per route the app registers, and every other route is public', () => {
     const registered = new Set(
       h.app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
     );
-    const authenticated = [...registered].filter((r) => r.split(' ')[1]!.startsWith('/v1/')).sort();
+    const authenticated = [...registered].filter((r) => r.split(' ')[1]!.startsWith('/v1/') && !PUBLIC_API_ROUTES.includes(r)).sort();
     expect(ROWS.map(rowName).sort()).toEqual(authenticated);
+    expect(PUBLIC_API_ROUTES.every((r) => registered.has(r))).toBe(true);
     expect([...registered].filter((r) => !r.split(' ')[1]!.startsWith('/v1/')).sort()).toEqual([...PUBLIC_ROUTES].sort());
   });
 
@@ -246,6 +295,11 @@ describe('the matrix covers the API', () => {
     for (const [path, item] of Object.entries<Record<string, any>>(doc.paths)) {
       for (const [method, operation] of Object.entries<any>(item)) {
         if (!path.startsWith('/v1/')) continue;
+        if (PUBLIC_API_ROUTES.includes(`${method.toUpperCase()} ${path}`)) {
+          expect(operation.security, `${method} ${path} is public`).toEqual([]);
+          expect(operation['x-public']).toEqual(expect.any(String));
+          continue;
+        }
         operations.push(`${method.toUpperCase()} ${path}`);
         const row = ROWS.find((r) => rowName(r) === `${method.toUpperCase()} ${path}`);
         expect(row, `${method} ${path}`).toBeDefined();
@@ -259,8 +313,16 @@ describe('the matrix covers the API', () => {
   });
 
   it('answers the public routes without a key', async () => {
+    const examples: Record<string, [string, number]> = {
+      'GET /': ['/', 302],
+      'GET /app/*': ['/app/shipments/x', 200],
+      'GET /app/assets/{file}': ['/app/assets/console.js', 200],
+      // An unknown token: the not-found page (the share-link tests open real ones).
+      'GET /track/{token}': ['/track/unknown', 404],
+    };
     for (const route of PUBLIC_ROUTES) {
-      expect((await h.app.request(route.split(' ')[1]!)).status, route).toBe(200);
+      const [path, status] = examples[route] ?? [route.split(' ')[1]!, 200];
+      expect((await h.app.request(path)).status, route).toBe(status);
     }
   });
 });
@@ -272,7 +334,7 @@ describe.each(ROWS.map((row) => [rowName(row), row] as const))('%s', (_name, row
 
   it.each(cells)('%s key, %s id', async (caller, target) => {
     const cell = await row.request(target ?? 'own', caller);
-    const res = await h.call(row.method, cell.path, keyOf(caller), cell.body);
+    const res = row.stream ? await openStream(cell.path, keyOf(caller)) : await h.call(row.method, cell.path, keyOf(caller), cell.body);
     expect(res.status, `${row.method} ${cell.path} as ${caller}: ${JSON.stringify(res.body)}`).toBe(expected(row, caller, target));
     if (res.status >= 400) expect(res.headers.get('content-type')).toBe('application/problem+json');
   });
@@ -283,7 +345,7 @@ describe.each(ROWS.map((row) => [rowName(row), row] as const))('%s', (_name, row
       const bodies = [];
       for (const path of [(await row.request('other', caller)).path, (await row.request('missing', caller)).path]) {
         const cell = { path, body: (await row.request('other', caller)).body };
-        const res = await h.call(row.method, cell.path, keyOf(caller), cell.body);
+        const res = row.stream ? await openStream(cell.path, keyOf(caller)) : await h.call(row.method, cell.path, keyOf(caller), cell.body);
         const { instance: _instance, ...problem } = res.body;
         bodies.push({ status: res.status, problem });
       }

@@ -28,7 +28,7 @@ describe('validation', () => {
     const res = await push(shipment.id, [
       { ...a, lat: 91 },
       { ...b, lon: -181, recordedAt: 'yesterday' },
-      { ...c, speedKmh: -5, headingDeg: 400 },
+      { ...c, speedKmh: 401, accuracyM: 100_001 },
     ]);
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
@@ -36,7 +36,7 @@ describe('validation', () => {
       'positions[0].lat',
       'positions[1].lon',
       'positions[1].recordedAt',
-      'positions[2].headingDeg',
+      'positions[2].accuracyM',
       'positions[2].speedKmh',
     ]);
   });

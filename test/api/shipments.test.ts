@@ -1,7 +1,8 @@
 // Shipments through app.request(): idempotent create that starts the workflow, tenant isolation,
 // list filters and cursors, projection reads, timeline and track.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { searchAttributes } from '../../workflows/contract.js';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { searchAttributes, type ShipmentWorkflowInput } from '../../workflows/contract.js';
 import { CreateShipmentSchema } from '../../api/schemas.js';
 import { requestHash } from '../../infra/encoding.js';
 import { insertShipment } from '../../db/repositories/shipments.js';
@@ -105,6 +106,28 @@ describe('POST /v1/shipments', () => {
     const bad = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, shipmentBody({ thresholds: { temperatureRange: { minC: 8, maxC: 2 } } }));
     expect(bad.status).toBe(400);
     expect(bad.body.errors).toEqual([{ field: 'thresholds.temperatureRange.maxC', message: 'maxC must be above minC' }]);
+  });
+
+  it('takes arrival confirmation per shipment and per stop, hands it to the workflow, and names a bad one', async () => {
+    const thresholds = { arrivalDwellMin: 15, arrivalStationaryMin: 5, arrivalFixes: 4, trackerGapMin: 20 };
+    const body = shipmentBody({ thresholds });
+    (body.stops as Record<string, unknown>[])[1]!.arrivalConfirmation = { stationaryMin: 1, fixes: 2 };
+    const created = await create(h.acme.keys.dispatcher, body);
+    expect(created.stops.map((s: any) => s.arrivalConfirmation)).toEqual([undefined, { stationaryMin: 1, fixes: 2 }]);
+    const row = await h.database.db.selectFrom('shipments').select('thresholds').where('id', '=', created.id).executeTakeFirstOrThrow();
+    expect(row.thresholds).toEqual(thresholds);
+    // The workflow starts with a plan that carries both.
+    const history = await h.client.workflow.getHandle(created.workflowId).fetchHistory();
+    const started = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+    const { plan } = defaultPayloadConverter.fromPayload<ShipmentWorkflowInput>(started);
+    expect(plan.stops.map((s) => s.arrivalConfirmation)).toEqual([undefined, { stationaryMin: 1, fixes: 2 }]);
+    expect(plan.thresholds).toEqual(thresholds);
+
+    const bad = shipmentBody({ thresholds: { arrivalDwellMin: -1 } });
+    (bad.stops as Record<string, unknown>[])[0]!.arrivalConfirmation = { fixes: 0 };
+    const refused = await h.call('POST', '/v1/shipments', h.acme.keys.dispatcher, bad);
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['stops[0].arrivalConfirmation.fixes', 'thresholds.arrivalDwellMin']);
   });
 
   it('answers 409 when the reference was used with a different body', async () => {

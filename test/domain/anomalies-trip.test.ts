@@ -1,22 +1,14 @@
 // A whole trip through the pure rules the way the workflow strings them together: milestone
 // rules, then anomaly detectors (milestones before the fix), ETA re-prediction on milestones and
 // every few minutes of fix time, and anomaly timers firing in workflow time between deliveries.
-import { describe, expect, it } from 'vitest';
-import {
-  closeAnomalies,
-  createAnomalyContext,
-  detectAnomalies,
-  detectAnomaliesInOrder,
-  initialAnomalyState,
-  nextAnomalyDeadline,
-  onAnomalyDeadline,
-  type AnomalyEvent,
-  type AnomalyInput,
-} from '../../domain/anomalies/index.js';
+import { describe, expect } from 'vitest';
+import { createAnomalyContext, detectAnomalies } from '../../domain/anomalies/index.js';
 import { predictEta, recordEtaPrediction, shouldRepredictEta, type EtaScheduleState } from '../../domain/eta/index.js';
-import { applyFix, initialTrackingState } from '../../domain/milestones.js';
+import { applyFix, initialTrackingState, type GeofenceConfig } from '../../domain/milestones.js';
 import type { Fix, LatLon, StopPlan } from '../../domain/types.js';
 import { minutesFrom, roadFrom, TRIP_T0 } from '../support/road.js';
+import { AnomalyRun } from '../support/anomaly-run.js';
+import { BOTH_RULE_SETS, itUnder } from '../support/rule-sets.js';
 
 const T0 = TRIP_T0;
 const at = minutesFrom(T0);
@@ -52,34 +44,20 @@ function trip(): Fix[] {
  * `backlog`: the device uploads the whole trip in one batch afterwards; the workflow drains it
  * before its timers run, so only fix-time catch-up can find anything.
  */
-function runTrip(delivery: 'live' | 'backlog') {
-  const ctx = createAnomalyContext({ stops, route, thresholds: {} });
+function runTrip(delivery: 'live' | 'backlog', geofence: GeofenceConfig) {
+  const ctx = createAnomalyContext({ stops, route, thresholds: {} }, undefined, geofence);
   let tracking = initialTrackingState(stops);
-  let anomalies = initialAnomalyState();
+  const run = new AnomalyRun(ctx);
   let schedule: EtaScheduleState = {};
   const recent: Fix[] = [];
-  const events: AnomalyEvent[] = [];
   const predictions: string[] = [];
-  const feed = (inputs: AnomalyInput[]) => {
-    const result = detectAnomaliesInOrder(anomalies, inputs, ctx);
-    anomalies = result.state;
-    events.push(...result.events);
-  };
-  /** The workflow sleeps until the next deadline; it fires if no fix arrives first. */
-  const fireTimersUntil = (workflowNowMs: number) => {
-    for (let deadline = nextAnomalyDeadline(anomalies, ctx); deadline && Date.parse(deadline) <= workflowNowMs; deadline = nextAnomalyDeadline(anomalies, ctx)) {
-      const result = onAnomalyDeadline(anomalies, deadline, ctx);
-      anomalies = result.state;
-      events.push(...result.events);
-    }
-  };
 
   for (const fix of trip()) {
-    if (delivery === 'live') fireTimersUntil(Date.parse(fix.recordedAt) + 30_000);
-    const tracked = applyFix(tracking, fix, stops);
+    if (delivery === 'live') run.fireTimersUntil(Date.parse(fix.recordedAt) + 30_000);
+    const tracked = applyFix(tracking, fix, stops, geofence);
     tracking = tracked.state;
     const milestones = tracked.events.filter((e) => e.kind === 'milestone');
-    feed([...milestones, { kind: 'fix', fix }]);
+    run.feed([...milestones, { kind: 'fix', fix }]);
     recent.push(fix);
     if (recent.length > 30) recent.shift();
 
@@ -92,25 +70,21 @@ function runTrip(delivery: 'live' | 'backlog') {
         recentFixes: recent,
         historicalSpeedKmh: 60,
       });
-      feed([{ kind: 'eta', ...prediction }]);
+      run.feed([{ kind: 'eta', ...prediction }]);
       schedule = recordEtaPrediction(schedule, prediction.predictedAt);
       predictions.push(prediction.predictedAt);
     }
-    if (tracking.status === 'DELIVERED') {
-      const closed = closeAnomalies(anomalies, fix.recordedAt, 'delivered');
-      anomalies = closed.state;
-      events.push(...closed.events);
-    }
+    if (tracking.status === 'DELIVERED') run.close(fix.recordedAt, 'delivered');
   }
 
-  fireTimersUntil(Date.parse(at(1000)));
-  const summary = events.map((e) => `${e.action} ${e.type}${e.stopSequence !== undefined ? `#${e.stopSequence}` : ''} @${e.at}`);
-  return { ctx, anomalies, summary, predictions };
+  run.fireTimersUntil(Date.parse(at(1000)));
+  const summary = run.events.map((e) => `${e.action} ${e.type}${e.stopSequence !== undefined ? `#${e.stopSequence}` : ''} @${e.at}`);
+  return { ctx, anomalies: run.state, summary, predictions };
 }
 
 describe('a trip with a long dwell, a detour and a silent hour', () => {
-  it('live: opens and resolves exactly those three anomalies once each', () => {
-    const { ctx, anomalies, summary, predictions } = runTrip('live');
+  itUnder(BOTH_RULE_SETS, 'live: opens and resolves exactly those three anomalies once each', (geofence) => {
+    const { ctx, anomalies, summary, predictions } = runTrip('live', geofence);
     expect(summary).toEqual([
       `open LONG_DWELL#2 @${at(150)}`, // arrived at the hub at 90, limit 30 + 30 min
       `resolve LONG_DWELL#2 @${at(192)}`, // first fix beyond the exit radius
@@ -126,7 +100,7 @@ describe('a trip with a long dwell, a detour and a silent hour', () => {
     expect(detectAnomalies(anomalies, { kind: 'fix', fix: { recordedAt: at(400), ...road(110) } }, ctx).events).toEqual([]);
   });
 
-  it('backlog: the same trip uploaded in one batch afterwards yields the same events from fix times', () => {
-    expect(runTrip('backlog').summary).toEqual(runTrip('live').summary);
+  itUnder(BOTH_RULE_SETS, 'backlog: the same trip uploaded in one batch afterwards yields the same events from fix times', (geofence) => {
+    expect(runTrip('backlog', geofence).summary).toEqual(runTrip('live', geofence).summary);
   });
 });

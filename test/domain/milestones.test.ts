@@ -4,15 +4,16 @@ import { prepareFixBatch } from '../../domain/fixes.js';
 import {
   applyFix,
   applyFixes,
-  DEFAULT_GEOFENCE_CONFIG,
   exitRadiusM,
   initialTrackingState,
   markCancelled,
   markDelivered,
+  type GeofenceConfig,
   type TrackingEvent,
   type TrackingState,
 } from '../../domain/milestones.js';
 import type { Fix, LatLon, StopPlan } from '../../domain/types.js';
+import { BOTH_RULE_SETS, itUnder } from '../support/rule-sets.js';
 
 const METRES_PER_DEGREE_LAT = 111_320;
 const T0 = Date.parse('2026-03-02T06:00:00.000Z');
@@ -72,7 +73,7 @@ function statuses(events: TrackingEvent[]) {
 }
 
 /** What the workflow does with every drained batch. */
-function deliverInBatches(batches: Fix[][]): { state: TrackingState; events: TrackingEvent[]; duplicates: number; stale: number } {
+function deliverInBatches(batches: Fix[][], config: GeofenceConfig): { state: TrackingState; events: TrackingEvent[]; duplicates: number; stale: number } {
   let state = initialTrackingState(stops);
   const events: TrackingEvent[] = [];
   let duplicates = 0;
@@ -81,7 +82,7 @@ function deliverInBatches(batches: Fix[][]): { state: TrackingState; events: Tra
     const prepared = prepareFixBatch(batch, state.lastFixAt);
     duplicates += prepared.duplicates;
     stale += prepared.stale;
-    const result = applyFixes(state, prepared.fresh, stops);
+    const result = applyFixes(state, prepared.fresh, stops, config);
     state = result.state;
     events.push(...result.events);
   }
@@ -96,8 +97,8 @@ describe('geo', () => {
 });
 
 describe('geofence milestones', () => {
-  it('detects arrival and departure at every stop of a trip, stamped with the fixes’ times', () => {
-    const { state, events } = applyFixes(initialTrackingState(stops), trip(), stops);
+  itUnder(BOTH_RULE_SETS, 'detects arrival and departure at every stop of a trip, stamped with the fixes’ times', (config) => {
+    const { state, events } = applyFixes(initialTrackingState(stops), trip(), stops, config);
     expect(milestones(events)).toEqual([
       { type: 'ARRIVED', stopSequence: 1, at: at(2) },
       { type: 'DEPARTED', stopSequence: 1, at: at(33) },
@@ -120,35 +121,35 @@ describe('geofence milestones', () => {
     expect(state.lastFixAt).toBe(at(76));
   });
 
-  it('goes straight from PLANNED to AT_STOP when the first fix is already inside the pickup', () => {
-    const { events } = applyFixes(initialTrackingState(stops), [fixAt(0, lyon.location)], stops);
+  itUnder(['legacy'], 'goes straight from PLANNED to AT_STOP when the first fix is already inside the pickup', (config) => {
+    const { events } = applyFixes(initialTrackingState(stops), [fixAt(0, lyon.location)], stops, config);
     expect(statuses(events)).toEqual([`PLANNED->AT_STOP@${at(0)}`]);
     expect(milestones(events)).toEqual([{ type: 'ARRIVED', stopSequence: 1, at: at(0) }]);
   });
 
-  it('never yields a second arrival or a false departure from jitter at the geofence edge', () => {
-    const exit = exitRadiusM(lyon, DEFAULT_GEOFENCE_CONFIG);
+  itUnder(BOTH_RULE_SETS, 'never yields a second arrival or a false departure from jitter at the geofence edge', (config) => {
+    const exit = exitRadiusM(lyon, config);
     expect(exit).toBe(625);
     // Parked at the fence: readings swing between 450 m and 600 m (inside the exit band),
     // with single spikes beyond the exit radius that the next reading contradicts.
     const distances = [450, 520, 480, 600, 499, 501, 900, 470, 610, 1200, 505, 495, 560, 700, 590];
     const fixes = distances.map((d, i) => fixAt(i, offset(lyon.location, d)));
-    const { state, events } = applyFixes(initialTrackingState(stops), fixes, stops);
+    const { state, events } = applyFixes(initialTrackingState(stops), fixes, stops, config);
     expect(milestones(events)).toEqual([{ type: 'ARRIVED', stopSequence: 1, at: at(0) }]);
     expect(state.status).toBe('AT_STOP');
     expect(state.stops[0]).toMatchObject({ status: 'ARRIVED', arrivedAt: at(0) });
   });
 
-  it('waits for consecutive fixes beyond the exit radius and stamps the departure with the first', () => {
+  itUnder(['legacy'], 'waits for consecutive fixes beyond the exit radius and stamps the departure with the first', (config) => {
     const fixes = [fixAt(0, lyon.location), fixAt(10, offset(lyon.location, 700)), fixAt(11, offset(lyon.location, 900))];
-    const first = applyFixes(initialTrackingState(stops), fixes.slice(0, 2), stops);
+    const first = applyFixes(initialTrackingState(stops), fixes.slice(0, 2), stops, config);
     expect(milestones(first.events)).toEqual([{ type: 'ARRIVED', stopSequence: 1, at: at(0) }]);
-    const second = applyFixes(first.state, fixes.slice(2), stops);
+    const second = applyFixes(first.state, fixes.slice(2), stops, config);
     expect(milestones(second.events)).toEqual([{ type: 'DEPARTED', stopSequence: 1, at: at(10) }]);
     expect(second.events.find((e) => e.kind === 'milestone')).toMatchObject({ position: { lat: fixes[1]!.lat, lon: fixes[1]!.lon } });
   });
 
-  it('ignores fixes with very poor accuracy for geofencing', () => {
+  itUnder(BOTH_RULE_SETS, 'ignores fixes with very poor accuracy for geofencing', (config) => {
     const fixes = [
       fixAt(0, offset(lyon.location, 5000)),
       fixAt(1, lyon.location, { accuracyM: 5000 }), // would be an arrival
@@ -157,13 +158,13 @@ describe('geofence milestones', () => {
       fixAt(4, offset(lyon.location, 5000), { accuracyM: 2500 }),
       fixAt(5, offset(lyon.location, 50)),
     ];
-    const { state, events } = applyFixes(initialTrackingState(stops), fixes, stops);
+    const { state, events } = applyFixes(initialTrackingState(stops), fixes, stops, config);
     expect(milestones(events)).toEqual([{ type: 'ARRIVED', stopSequence: 1, at: at(2) }]);
     expect(state.status).toBe('AT_STOP');
     expect(state.lastFixAt).toBe(at(5));
   });
 
-  it('arrives and departs each stop once: coming back into a departed stop changes nothing', () => {
+  itUnder(['legacy'], 'arrives and departs each stop once: coming back into a departed stop changes nothing', (config) => {
     const fixes = [
       fixAt(0, lyon.location),
       fixAt(5, offset(lyon.location, 2000)),
@@ -172,7 +173,7 @@ describe('geofence milestones', () => {
       fixAt(25, offset(lyon.location, 3000)),
       fixAt(26, offset(lyon.location, 4000)),
     ];
-    const { state, events } = applyFixes(initialTrackingState(stops), fixes, stops);
+    const { state, events } = applyFixes(initialTrackingState(stops), fixes, stops, config);
     expect(milestones(events)).toEqual([
       { type: 'ARRIVED', stopSequence: 1, at: at(0) },
       { type: 'DEPARTED', stopSequence: 1, at: at(5) },
@@ -180,12 +181,12 @@ describe('geofence milestones', () => {
     expect(state.status).toBe('IN_TRANSIT');
   });
 
-  it('moves between two docks closer together than the exit margin', () => {
+  itUnder(['legacy'], 'moves between two docks closer together than the exit margin', (config) => {
     const dockA: StopPlan = { sequence: 1, type: 'pickup', name: 'Dock A', location: lyon.location, geofenceRadiusM: 100 };
     const dockB: StopPlan = { sequence: 2, type: 'delivery', name: 'Dock B', location: offset(lyon.location, 180), geofenceRadiusM: 60 };
     const docks = [dockA, dockB];
     const fixes = [fixAt(0, dockA.location), fixAt(10, dockB.location), fixAt(11, offset(dockB.location, 10)), fixAt(40, offset(dockB.location, 2000)), fixAt(41, offset(dockB.location, 3000))];
-    const { state, events } = applyFixes(initialTrackingState(docks), fixes, docks);
+    const { state, events } = applyFixes(initialTrackingState(docks), fixes, docks, config);
     expect(milestones(events)).toEqual([
       { type: 'ARRIVED', stopSequence: 1, at: at(0) },
       { type: 'DEPARTED', stopSequence: 1, at: at(10) },
@@ -195,41 +196,41 @@ describe('geofence milestones', () => {
     expect(state.status).toBe('DELIVERED');
   });
 
-  it('ignores a fix that is not newer than the last one applied', () => {
-    const start = applyFix(initialTrackingState(stops), fixAt(10, offset(lyon.location, 5000)), stops).state;
-    const older = applyFix(start, fixAt(5, lyon.location), stops);
+  itUnder(BOTH_RULE_SETS, 'ignores a fix that is not newer than the last one applied', (config) => {
+    const start = applyFix(initialTrackingState(stops), fixAt(10, offset(lyon.location, 5000)), stops, config).state;
+    const older = applyFix(start, fixAt(5, lyon.location), stops, config);
     expect(older.events).toEqual([]);
     expect(older.state).toBe(start);
   });
 
-  it('gives the same result for shuffled and repeated fixes as for the clean sequence', () => {
-    const clean = deliverInBatches([trip()]);
+  itUnder(BOTH_RULE_SETS, 'gives the same result for shuffled and repeated fixes as for the clean sequence', (config) => {
+    const clean = deliverInBatches([trip()], config);
     const noisy = [...trip(), ...trip().filter((_, i) => i % 4 === 0)];
     // Deterministic shuffle (reverse interleave) so the test is repeatable.
     const shuffled = noisy.map((fix, i) => ({ fix, key: (i * 7919) % noisy.length })).sort((a, b) => a.key - b.key).map((x) => x.fix);
-    const result = deliverInBatches([shuffled]);
+    const result = deliverInBatches([shuffled], config);
     expect(result.events).toEqual(clean.events);
     expect(result.state).toEqual(clean.state);
     expect(result.duplicates).toBe(noisy.length - trip().length);
   });
 
-  it('counts fixes older than the last processed one as stale and does not use them', () => {
+  itUnder(BOTH_RULE_SETS, 'counts fixes older than the last processed one as stale and does not use them', (config) => {
     const fixes = trip();
     const late = fixes.slice(0, 10);
-    const result = deliverInBatches([fixes.slice(10, 30), late]);
+    const result = deliverInBatches([fixes.slice(10, 30), late], config);
     expect(result.stale).toBe(10);
     // The late fixes would have put the arrival at minute 2; state never moves backwards.
     expect(milestones(result.events)).toEqual([{ type: 'ARRIVED', stopSequence: 1, at: at(10) }]);
   });
 
-  it('gives identical milestones for a backlog uploaded at once and the same fixes sent live', () => {
+  itUnder(BOTH_RULE_SETS, 'gives identical milestones for a backlog uploaded at once and the same fixes sent live', (config) => {
     const fixes = trip();
-    const live = deliverInBatches(fixes.map((fix) => [fix]));
-    const oneBatch = deliverInBatches([fixes]);
+    const live = deliverInBatches(fixes.map((fix) => [fix]), config);
+    const oneBatch = deliverInBatches([fixes], config);
     // Live for the first part, then the device comes back after a gap and uploads hours at once.
-    const gapThenBacklog = deliverInBatches([fixes.slice(0, 20), fixes.slice(20, 25), fixes.slice(25)]);
+    const gapThenBacklog = deliverInBatches([fixes.slice(0, 20), fixes.slice(20, 25), fixes.slice(25)], config);
     // The same backlog arriving in overlapping, unordered chunks (a client retrying).
-    const overlapping = deliverInBatches([fixes.slice(0, 30), [...fixes.slice(25, 60)].reverse(), fixes.slice(50)]);
+    const overlapping = deliverInBatches([fixes.slice(0, 30), [...fixes.slice(25, 60)].reverse(), fixes.slice(50)], config);
     for (const result of [oneBatch, gapThenBacklog, overlapping]) {
       expect(result.events).toEqual(live.events);
       expect(result.state).toEqual(live.state);
@@ -238,19 +239,19 @@ describe('geofence milestones', () => {
     expect(overlapping.duplicates + overlapping.stale).toBe(15);
   });
 
-  it('marks delivered or cancelled by event, once, and ignores fixes afterwards', () => {
-    const atStop = applyFixes(initialTrackingState(stops), [fixAt(0, paris.location)], stops).state;
-    const delivered = markDelivered(atStop, at(5));
+  itUnder(['legacy'], 'marks delivered or cancelled by event, once, and ignores fixes afterwards', (config) => {
+    const atStop = applyFixes(initialTrackingState(stops), [fixAt(0, paris.location)], stops, config).state;
+    const delivered = markDelivered(atStop, at(5), config);
     expect(delivered.events).toEqual([{ kind: 'status', from: 'AT_STOP', to: 'DELIVERED', at: at(5) }]);
     expect(delivered.state.currentStopSequence).toBeUndefined();
-    expect(markDelivered(delivered.state, at(6)).events).toEqual([]);
+    expect(markDelivered(delivered.state, at(6), config).events).toEqual([]);
     expect(markCancelled(delivered.state, at(6)).events).toEqual([]);
-    const after = applyFix(delivered.state, fixAt(10, offset(paris.location, 5000)), stops);
+    const after = applyFix(delivered.state, fixAt(10, offset(paris.location, 5000)), stops, config);
     expect(after.events).toEqual([]);
     expect(after.state.lastFixAt).toBe(at(10));
 
     const cancelled = markCancelled(initialTrackingState(stops), at(1));
     expect(cancelled.events).toEqual([{ kind: 'status', from: 'PLANNED', to: 'CANCELLED', at: at(1) }]);
-    expect(applyFixes(cancelled.state, trip(), stops).events).toEqual([]);
+    expect(applyFixes(cancelled.state, trip(), stops, config).events).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_HORIZONS_MIN } from '../../domain/eta/index.js';
+import { DEFAULT_GEOFENCE_CONFIG } from '../../domain/geofence.js';
 import { PROJECT_ROOT } from '../../infra/tools.js';
 import type { EtaReportFile } from '../../scripts/eta-report.js';
 import { simulateEtaData } from '../../simulator/eta-replay.js';
@@ -17,10 +18,12 @@ describe('eta:report on simulated trips', () => {
     expect(data.arrivals.length).toBeGreaterThanOrEqual(2 * data.delivered);
     const sources = new Set(data.predictions.map((p) => p.source));
     expect([...sources].sort()).toEqual(['baseline', 'model']);
+    // A stop is predicted only while pending, i.e. until its visit is confirmed: at most the dwell
+    // rule (10 min) and one 5-min report interval after the arrival, which is stamped at the visit's first fix.
+    const confirmationMs = (DEFAULT_GEOFENCE_CONFIG.arrival.dwellMin + 5) * 60_000;
     for (const arrival of data.arrivals) {
       const before = data.predictions.filter((p) => p.shipmentId === arrival.shipmentId && p.stopSequence === arrival.stopSequence);
-      // A stop is predicted only while pending: every prediction precedes its arrival.
-      for (const p of before) expect(Date.parse(p.predictedAt)).toBeLessThanOrEqual(Date.parse(arrival.arrivedAt));
+      for (const p of before) expect(Date.parse(p.predictedAt)).toBeLessThanOrEqual(Date.parse(arrival.arrivedAt) + confirmationMs);
     }
     // Same seed, same figures.
     expect(simulateEtaData({ trips: 3, seed: 'eta-test' })).toEqual(data);

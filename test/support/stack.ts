@@ -1,9 +1,8 @@
 // The whole platform in-process for end-to-end tests: a fresh database, the Temporal dev server,
 // the real shipment worker, the fix ingest with its wake-up sweeper, and the API on a real listener.
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createApp } from '../../api/app.js';
+import { createApp, type AppDeps } from '../../api/app.js';
+import { serveApi } from '../../api/http-server.js';
 import { issueApiKey } from '../../api/auth.js';
 import { createFixIngest, startWakeupSweeper, temporalWakeup } from '../../api/fix-ingest.js';
 import { createTenant } from '../../db/repositories/tenants.js';
@@ -22,22 +21,20 @@ export interface InProcessStack {
   close(): Promise<void>;
 }
 
-export async function startInProcessStack(options: { logger: Logger; tenantName: string; role: ApiKeyRole }): Promise<InProcessStack> {
+export async function startInProcessStack(options: { logger: Logger; tenantName: string; role: ApiKeyRole; config?: AppDeps['config'] }): Promise<InProcessStack> {
   const { logger } = options;
   const [database, temporal] = await Promise.all([createTestDatabase(), startLocalTemporal()]);
   const worker = await startShipmentWorker({ temporal, db: database.db, logger });
   const ingest = createFixIngest({ db: database.db, wake: temporalWakeup(temporal.client), logger });
   const sweeper = startWakeupSweeper(ingest, { intervalMs: 1_000, logger });
-  const app = createApp({ db: database.db, temporal: temporal.client, logger, ingest });
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
+  const app = createApp({ db: database.db, temporal: temporal.client, logger, ingest, config: options.config });
+  const { server, port } = await serveApi({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   const tenant = await createTenant(database.db, { name: options.tenantName });
   const { apiKey } = await issueApiKey(database.db, { tenantId: tenant.id, role: options.role });
   return {
     database,
     temporal,
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    baseUrl: `http://127.0.0.1:${port}`,
     tenantId: tenant.id,
     apiKey,
     async close() {

@@ -40,7 +40,7 @@ import { prepareFixBatch, toIso } from '../../domain/fixes.js';
 import {
   applyFix,
   applyManualMilestone,
-  DEFAULT_GEOFENCE_CONFIG,
+  LEGACY_GEOFENCE_CONFIG,
   initialTrackingState,
   isTerminal,
   manualMilestoneRefusal,
@@ -51,7 +51,7 @@ import {
   type TrackingResult,
   type TrackingState,
 } from '../../domain/milestones.js';
-import { timelineEventKey, type ShipmentProgress, type TimelineEvent } from '../../domain/timeline.js';
+import { geofencePassTimelineEvent, timelineEventKey, type ShipmentProgress, type TimelineEvent } from '../../domain/timeline.js';
 import type { Anomaly, Assignment, Fix, Milestone, ShipmentPlan, ShipmentView, StopPlan } from '../../domain/types.js';
 import {
   ASSIGNMENT_FAILURES,
@@ -218,7 +218,7 @@ export async function shipmentWorkflowV1(input: ShipmentWorkflowInput): Promise<
   const { plan } = input;
   const settings: ShipmentWorkflowSettings = { ...DEFAULT_WORKFLOW_SETTINGS, ...input.settings };
   const stopsBySequence = new Map<number, StopPlan>(plan.stops.map((stop) => [stop.sequence, stop]));
-  const anomalyContext = createAnomalyContext(plan, input.tenantAnomalyDefaults);
+  const anomalyContext = createAnomalyContext(plan, input.tenantAnomalyDefaults, LEGACY_GEOFENCE_CONFIG);
   const carried = readCarried(input.carried);
   const state: ShipmentWorkflowState = carried?.state ?? initialState(plan);
   state.counters.runs += 1;
@@ -363,6 +363,8 @@ export async function shipmentWorkflowV1(input: ShipmentWorkflowInput): Promise<
   function toTimelineEvent(event: TrackingEvent, context: { actor?: string; reason?: string }): TimelineEvent {
     const stop = event.stopSequence === undefined ? undefined : stopsBySequence.get(event.stopSequence);
     const stopData = stop ? { stopName: stop.name, stopType: stop.type } : {};
+    // The legacy rules never produce passes; the type has them since the confirmed-arrival rules.
+    if (event.kind === 'pass') return geofencePassTimelineEvent(event, stopData);
     if (event.kind === 'milestone') {
       state.milestones.push({ type: event.type, stopSequence: event.stopSequence, at: event.at });
       return {
@@ -400,10 +402,10 @@ export async function shipmentWorkflowV1(input: ShipmentWorkflowInput): Promise<
     state.counters.invalid += prepared.invalid;
     state.counters.fixesApplied += prepared.fresh.length;
     if (prepared.fresh.length === 0) return;
-    const isUsable = (fix: Fix) => fix.accuracyM === undefined || fix.accuracyM <= DEFAULT_GEOFENCE_CONFIG.maxAccuracyM;
+    const isUsable = (fix: Fix) => fix.accuracyM === undefined || fix.accuracyM <= LEGACY_GEOFENCE_CONFIG.maxAccuracyM;
     let milestones = 0;
     for (const fix of prepared.fresh) {
-      milestones += applyTracking(applyFix(state.tracking, fix, plan.stops, DEFAULT_GEOFENCE_CONFIG), { fix }).length;
+      milestones += applyTracking(applyFix(state.tracking, fix, plan.stops, LEGACY_GEOFENCE_CONFIG), { fix }).length;
     }
     state.fixClock = { fixAt: toIso(Date.parse(prepared.fresh.at(-1)!.recordedAt)), workflowAt: nowIso() };
 
@@ -586,7 +588,7 @@ export async function shipmentWorkflowV1(input: ShipmentWorkflowInput): Promise<
     if (stopSequence !== undefined && !stopsBySequence.has(stopSequence)) return `the shipment has no stop ${stopSequence}`;
     if (event.type === 'MANUAL_ARRIVAL' || event.type === 'MANUAL_DEPARTURE') {
       if (stopSequence === undefined) return 'a manual arrival or departure names its stop';
-      return manualMilestoneRefusal(state.tracking, event.type === 'MANUAL_ARRIVAL' ? 'ARRIVED' : 'DEPARTED', stopSequence);
+      return manualMilestoneRefusal(state.tracking, event.type === 'MANUAL_ARRIVAL' ? 'ARRIVED' : 'DEPARTED', stopSequence, LEGACY_GEOFENCE_CONFIG);
     }
     return undefined;
   }
@@ -620,11 +622,11 @@ export async function shipmentWorkflowV1(input: ShipmentWorkflowInput): Promise<
         state.projectionDirty = true;
         if (stopSequence !== undefined && (event.type === 'MANUAL_ARRIVAL' || event.type === 'MANUAL_DEPARTURE')) {
           const milestone = event.type === 'MANUAL_ARRIVAL' ? 'ARRIVED' : 'DEPARTED';
-          applyTracking(applyManualMilestone(state.tracking, milestone, stopSequence, event.at, plan.stops), { actor });
+          applyTracking(applyManualMilestone(state.tracking, milestone, stopSequence, event.at, plan.stops, LEGACY_GEOFENCE_CONFIG), { actor });
         }
         // Proof of delivery at the last stop delivers the shipment, whether or not its fixes left the stop.
         if (event.type === 'PROOF_OF_DELIVERY' && stopSequence === lastStopSequence) {
-          applyTracking(markDelivered(state.tracking, event.at), { actor });
+          applyTracking(markDelivered(state.tracking, event.at, LEGACY_GEOFENCE_CONFIG), { actor });
         }
         log.info('delivery event recorded', { eventId, type: event.type, stopSequence, actor });
       }

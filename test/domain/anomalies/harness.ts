@@ -1,6 +1,8 @@
 // Shared by the anomaly detector tests: a straight road (km north, metres east), three stops on it
 // with windows and a planned dwell, a planned route, input builders in trip minutes, and a small
-// harness threading the anomaly state through inputs and timers.
+// harness threading the anomaly state through inputs and timers; every detector test runs under
+// each geofence rule set, whose milestones (and LONG_DWELL's exit tracking) feed the detectors.
+import { describe } from 'vitest';
 import {
   createAnomalyContext,
   detectAnomaliesInOrder,
@@ -12,8 +14,10 @@ import {
   type AnomalyInput,
   type AnomalyState,
 } from '../../../domain/anomalies/index.js';
+import type { GeofenceConfig } from '../../../domain/geofence.js';
 import type { Fix, LatLon, ShipmentThresholds, StopPlan } from '../../../domain/types.js';
 import { minutesFrom, roadFrom, TRIP_T0 } from '../../support/road.js';
+import { BOTH_RULE_SETS, RULE_SETS } from '../../support/rule-sets.js';
 
 const T0 = TRIP_T0;
 export const at = minutesFrom(T0);
@@ -25,8 +29,15 @@ export const customer: StopPlan = { sequence: 3, type: 'delivery', name: 'Custom
 const stops = [pickup, hub, customer];
 export const route = { type: 'LineString' as const, coordinates: [road(0), road(100)].map((p): [number, number] => [p.lon, p.lat]) };
 
-export function context(thresholds: ShipmentThresholds = {}, plan: { stops?: StopPlan[]; withRoute?: boolean } = {}): AnomalyContext {
-  return createAnomalyContext({ stops: plan.stops ?? stops, thresholds, ...(plan.withRoute === false ? {} : { route }) });
+type ContextOf = (thresholds?: ShipmentThresholds, plan?: { stops?: StopPlan[]; withRoute?: boolean }) => AnomalyContext;
+
+function contextUnder(geofence: GeofenceConfig): ContextOf {
+  return (thresholds = {}, plan = {}) => createAnomalyContext({ stops: plan.stops ?? stops, thresholds, ...(plan.withRoute === false ? {} : { route }) }, undefined, geofence);
+}
+
+/** The tests in `body` once per geofence rule set, each with contexts for that set. */
+export function underEachRuleSet(body: (context: ContextOf) => void): void {
+  describe.each(BOTH_RULE_SETS)('with the %s geofence rules', (rules) => body(contextUnder(RULE_SETS[rules])));
 }
 
 export const fix = (minute: number, position: LatLon, extra: Partial<Fix> = {}): AnomalyInput => ({ kind: 'fix', fix: { recordedAt: at(minute), ...position, ...extra } });
