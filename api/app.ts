@@ -12,7 +12,7 @@ import { DEFAULT_API_CONFIG, type AppDeps, type AppEnv, type RouteDeps } from '.
 import { ProblemError, problemResponse, validationProblem, type Problem } from './problem.js';
 import { validationHook } from './router.js';
 import { RequestIdSchema } from './schemas.js';
-import { createSignalOutbox, temporalFixDelivery } from './signal-outbox.js';
+import { createFixIngest, temporalWakeup } from './fix-ingest.js';
 import { mountDocs } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { positionRoutes } from './routes/positions.js';
@@ -68,9 +68,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     apiKeys: { ...DEFAULT_API_CONFIG.apiKeys, ...deps.config?.apiKeys },
     console: { ...DEFAULT_API_CONFIG.console, ...deps.config?.console },
   };
-  const outbox = deps.outbox ?? createSignalOutbox({ db: deps.db, deliver: temporalFixDelivery(deps.temporal), logger: deps.logger });
+  const ingest = deps.ingest ?? createFixIngest({ db: deps.db, wake: temporalWakeup(deps.temporal), logger: deps.logger });
   const keys = deps.keys ?? createApiKeyService({ db: deps.db, logger: deps.logger, settings: config.apiKeys });
-  const routeDeps: RouteDeps = { db: deps.db, temporal: deps.temporal, config, outbox, keys };
+  const routeDeps: RouteDeps = { db: deps.db, temporal: deps.temporal, config, ingest, keys };
   const sessions = createConsoleSessions({ db: deps.db, ttlMs: config.console.sessionTtlMs });
   const streams =
     deps.streams ?? createShipmentStreamHub({ db: deps.db, logger: deps.logger, pollMs: config.console.streamPollMs, maxStreamsPerKey: config.console.maxStreamsPerKey });

@@ -6,7 +6,7 @@ import type { Logger } from '../infra/logger.js';
 import type { Env } from '../infra/env.js';
 import { DEFAULT_WORKFLOW_SETTINGS, SHIPMENT_TASK_QUEUE } from '../workflows/contract.js';
 import { DEFAULT_API_KEY_SETTINGS, type ApiKeyService, type ApiKeySettings, type AuthContext } from './auth.js';
-import type { SignalOutbox } from './signal-outbox.js';
+import type { FixIngest } from './fix-ingest.js';
 import type { ShipmentStreamHub } from './shipment-stream-hub.js';
 
 export interface ApiConfig {
@@ -82,8 +82,8 @@ export interface AppDeps {
   temporal: Client;
   logger: Logger;
   config?: Partial<Omit<ApiConfig, 'apiKeys' | 'console'>> & { apiKeys?: Partial<ApiKeySettings>; console?: Partial<ConsoleSettings> };
-  /** Defaults to an outbox signalling through `temporal`; tests inject one to simulate failures. */
-  outbox?: SignalOutbox;
+  /** Defaults to one waking workflows through `temporal`; tests inject one to simulate failures. */
+  ingest?: FixIngest;
   /** Key verification cache, rate limits and lastUsedAt batching; defaults to one built from `config.apiKeys`. */
   keys?: ApiKeyService;
   /** The poller behind every live shipment stream; main.ts passes one so shutdown can end the streams. */
@@ -94,7 +94,7 @@ export interface RouteDeps {
   db: Kysely<Database>;
   temporal: Client;
   config: ApiConfig;
-  outbox: SignalOutbox;
+  ingest: FixIngest;
   keys: ApiKeyService;
 }
 

@@ -1,4 +1,4 @@
-// API entry point: configuration, connections, listener, the outbox sweeper, graceful shutdown.
+// API entry point: configuration, connections, listener, the wake-up sweeper, graceful shutdown.
 import { Client, Connection } from '@temporalio/client';
 import { loadEnv } from '../infra/env.js';
 import { createLogger, type Logger } from '../infra/logger.js';
@@ -6,7 +6,7 @@ import { createDatabase } from '../db/connection.js';
 import { apiConfigFromEnv, createApp } from './app.js';
 import { serveApi } from './http-server.js';
 import { createApiKeyService } from './auth.js';
-import { createSignalOutbox, startSignalSweeper, temporalFixDelivery } from './signal-outbox.js';
+import { createFixIngest, startWakeupSweeper, temporalWakeup } from './fix-ingest.js';
 import { createShipmentStreamHub } from './shipment-stream-hub.js';
 
 const SWEEP_INTERVAL_MS = 5_000;
@@ -31,13 +31,13 @@ const connection = await connectTemporal(env.TEMPORAL_ADDRESS, logger);
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 
 const config = apiConfigFromEnv(env);
-const outbox = createSignalOutbox({ db, deliver: temporalFixDelivery(temporal), logger });
+const ingest = createFixIngest({ db, wake: temporalWakeup(temporal), logger });
 // Revocations made by any API process reach this one's key cache through Postgres LISTEN/NOTIFY.
 const keys = createApiKeyService({ db, logger, settings: config.apiKeys });
 await keys.listen(env.DATABASE_URL);
 const streams = createShipmentStreamHub({ db, logger, pollMs: config.console.streamPollMs, maxStreamsPerKey: config.console.maxStreamsPerKey });
-const app = createApp({ db, temporal, logger, config, outbox, keys, streams });
-const sweeper = startSignalSweeper(outbox, { intervalMs: SWEEP_INTERVAL_MS, logger });
+const app = createApp({ db, temporal, logger, config, ingest, keys, streams });
+const sweeper = startWakeupSweeper(ingest, { intervalMs: SWEEP_INTERVAL_MS, logger });
 
 const { server, port } = await serveApi({ fetch: app.fetch, port: env.PORT });
 logger.info({ port, docs: `http://localhost:${port}/docs`, console: `http://localhost:${port}/app` }, 'API listening');
@@ -51,7 +51,6 @@ async function shutdown(signal: string): Promise<void> {
   streams.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await sweeper.stop();
-  await outbox.idle();
   await keys.close();
   await connection.close();
   await db.destroy();

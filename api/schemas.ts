@@ -271,7 +271,7 @@ export const ShipmentViewSchema = z
     milestones: z.array(z.object({ type: z.enum(MILESTONE_TYPES), stopSequence: z.number().int(), at: z.string() })),
     cancellation: z.object({ reason: z.string(), at: z.string() }).optional(),
     fixCounts: z
-      .object({ applied: z.number().int(), duplicates: z.number().int(), stale: z.number().int() })
+      .object({ applied: z.number().int(), duplicates: z.number().int(), late: z.number().int(), ignored: z.number().int(), rewinds: z.number().int() })
       .optional()
       .openapi({ description: 'What the workflow did with the fixes it received; only in live state (`x-state-source: workflow`)' }),
   })

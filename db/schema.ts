@@ -1,7 +1,7 @@
 // The one Kysely `Database` interface: what the tables look like today.
 // Migrations under db/migrations are frozen in time and never import this file.
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
-import type { Anomaly, ArrivalConfirmation, DeviceAttributes, Fix, LineString, ShipmentStatus, ShipmentThresholds, StopStatus, StopType } from '../domain/types.js';
+import type { Anomaly, ArrivalConfirmation, DeviceAttributes, Fix, LineString, Milestone, ShipmentStatus, ShipmentThresholds, StopStatus, StopType } from '../domain/types.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -46,11 +46,13 @@ export interface ShipmentsTable {
   thresholds: JSONColumnType<ShipmentThresholds, ShipmentThresholds, ShipmentThresholds>;
   open_anomalies: ColumnType<string[], string[] | undefined, string[]>;
   anomalies: JSONColumnType<Anomaly[], Anomaly[] | undefined, Anomaly[]>;
+  /** The workflow's current milestones; null until it first writes them (then read from the timeline). */
+  milestones: JSONColumnType<Milestone[] | null, Milestone[] | null | undefined, Milestone[] | null>;
   last_position: JSONColumnType<Fix | null, Fix | null | undefined, Fix | null>;
   next_eta: Timestamp | null;
   cancellation: JSONColumnType<{ reason: string; at: string } | null, { reason: string; at: string } | null | undefined, { reason: string; at: string } | null>;
   /** Monotonic counter from the workflow: a retried or late write never rolls the projection back. */
-  projection_version: ColumnType<number, number | undefined, number>;
+  projection_version: ColumnType<string, number | undefined, number>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }
@@ -100,8 +102,22 @@ export interface PositionsTable {
   event_code: string | null;
   /** Vendor-specific readings, bounded by the API (keys, value types, total size). */
   attributes: JSONColumnType<DeviceAttributes | null, DeviceAttributes | null | undefined, DeviceAttributes | null>;
-  /** Outbox mark: null until the fix has been signalled to its shipment's workflow. */
-  signalled_at: Timestamp | null;
+  /** Per-shipment sequence, assigned under the shipment's ingest row lock; null for a device's unrouted fixes. */
+  seq: ColumnType<string | null, string | number | null | undefined, never>;
+}
+
+/**
+ * Per shipment: which fixes are stored, which the workflow has read, and whether a wake-up is
+ * outstanding. The API and the workflow's load meet on this row's lock.
+ */
+export interface ShipmentIngestTable {
+  shipment_id: string;
+  tenant_id: string;
+  stored_seq: ColumnType<string, string | number | undefined, string | number>;
+  loaded_seq: ColumnType<string, string | number | undefined, string | number>;
+  wake_seq: ColumnType<string, string | number | undefined, string | number>;
+  wake_sent_at: Timestamp | null;
+  wake_attempts: ColumnType<number, number | undefined, number>;
 }
 
 export interface ShipmentEventsTable {
@@ -218,6 +234,7 @@ export interface Database {
   shipments: ShipmentsTable;
   stops: StopsTable;
   positions: PositionsTable;
+  shipment_ingest: ShipmentIngestTable;
   shipment_events: ShipmentEventsTable;
   carriers: CarriersTable;
   drivers: DriversTable;

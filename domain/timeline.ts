@@ -1,7 +1,7 @@
 // The shipment timeline (shipment_events) and the projection snapshot the workflow persists.
 // Event keys are deterministic so a retried or replayed write inserts nothing twice.
 import type { GeofencePassEvent } from './milestones.js';
-import type { Anomaly, Fix, MilestoneType, ShipmentStatus, StopStatus } from './types.js';
+import type { Anomaly, Fix, Milestone, MilestoneType, ShipmentStatus, StopStatus } from './types.js';
 
 export const TIMELINE_EVENT_TYPES = [
   'SHIPMENT_CREATED',
@@ -17,6 +17,9 @@ export const TIMELINE_EVENT_TYPES = [
   'EXCEPTION',
   'MANUAL_ARRIVAL',
   'MANUAL_DEPARTURE',
+  'MILESTONE_RETRACTED',
+  'ANOMALY_RETRACTED',
+  'ETA_CHANGED',
 ] as const;
 export type TimelineEventType = (typeof TIMELINE_EVENT_TYPES)[number];
 
@@ -83,5 +86,7 @@ export interface ShipmentProgress {
   openAnomalies?: string[];
   /** Predicted arrival at the next pending stop; null once no stop is pending. */
   nextEta?: string | null;
+  /** Milestones as decided now (corrections applied); absent leaves the column as it is. */
+  milestones?: Milestone[];
   events: TimelineEvent[];
 }

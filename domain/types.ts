@@ -115,6 +115,8 @@ export interface ShipmentThresholds {
   arrivalFixes?: number;
   /** Silence longer than this around a departure is a tracker gap (domain/geofence.ts). */
   trackerGapMin?: number;
+  /** An ETA_CHANGED timeline event when a stop's ETA moves at least this many minutes (default 10). */
+  etaChangeMin?: number;
 }
 
 export interface Assignment {
@@ -180,10 +182,14 @@ export interface ShipmentView extends Assignment {
 }
 
 export interface FixCounts {
-  /** Fixes that drove the rules, once each. */
+  /** Fixes that drove the rules, once each (late ones included). */
   applied: number;
   /** Repeats of a fix already received (same recordedAt). */
   duplicates: number;
-  /** Older than the latest fix applied when they arrived. */
-  stale: number;
+  /** Older than the newest fix applied when they arrived: decided again from a checkpoint. */
+  late: number;
+  /** Too late to change a decision (beyond the re-evaluation horizon, or after delivery/cancellation): kept in the track only. */
+  ignored: number;
+  /** Re-evaluations run for late fixes. */
+  rewinds: number;
 }

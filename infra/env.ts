@@ -23,6 +23,8 @@ const envSchema = z.object({
   API_KEY_CACHE_TTL_SECONDS: z.coerce.number().min(0).default(30),
   /** lastUsedAt of a key is written at most this often. */
   API_KEY_LAST_USED_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
+  /** The worker resets shipments stuck on a nondeterminism error this often (0 turns it off). */
+  REPAIR_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
   /** A MapLibre style for the console's maps (vector tiles); unset draws the offline Natural Earth outlines. */
   MAP_STYLE_URL: z
     .string()

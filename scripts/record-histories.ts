@@ -16,6 +16,7 @@ import type { Fix, ShipmentPlan } from '../domain/types.js';
 import { createLogger } from '../infra/logger.js';
 import {
   cancelShipmentUpdate,
+  DEFAULT_WORKFLOW_SETTINGS,
   fixesReceivedSignal,
   recordDeliveryEventUpdate,
   shipmentWorkflowId,
@@ -35,7 +36,7 @@ const program = new Command()
 const { out, prefix } = program.opts<{ out: string; prefix: string }>();
 
 const TASK_QUEUE = 'record-histories';
-const SETTINGS: ShipmentWorkflowSettings = { deliveryGraceMs: 60 * 60_000, maxSignalsPerRun: 2_000 };
+const SETTINGS: ShipmentWorkflowSettings = { ...DEFAULT_WORKFLOW_SETTINGS, deliveryGraceMs: 60 * 60_000 };
 
 const [env, database] = await Promise.all([startTimeSkippingTemporal(), createTestDatabase()]);
 const tenantId = await insertTenant(database.db);

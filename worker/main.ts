@@ -1,11 +1,14 @@
 // Worker process: connects to Temporal (waiting for it when everything starts together),
-// runs the shipment worker, and drains in-flight tasks on SIGINT/SIGTERM.
+// runs the shipment worker and the nondeterminism repair loop, and drains in-flight tasks on
+// SIGINT/SIGTERM.
 import { setTimeout as delay } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { createDatabase } from '../db/connection.js';
 import { loadEnv } from '../infra/env.js';
 import { createLogger, type Logger } from '../infra/logger.js';
+import { startRepairLoop } from './repair.js';
 import { createShipmentWorker } from './worker.js';
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -65,7 +68,14 @@ async function main(): Promise<void> {
       if (worker.getState() === 'RUNNING') worker.shutdown();
     };
     logger.info({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker running');
-    await worker.run();
+    const client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }), namespace: env.TEMPORAL_NAMESPACE });
+    const repair = env.REPAIR_INTERVAL_SECONDS > 0 ? startRepairLoop(client, { intervalMs: env.REPAIR_INTERVAL_SECONDS * 1000, logger }) : undefined;
+    try {
+      await worker.run();
+    } finally {
+      await repair?.stop();
+      await client.connection.close();
+    }
     logger.info('worker stopped');
   } finally {
     await connection?.close();

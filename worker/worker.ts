@@ -1,7 +1,9 @@
 // The shipment worker: workflow code bundled once per process, activities injected by the caller.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type BundleOptions, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+
+type Configuration = Parameters<NonNullable<BundleOptions['webpackConfigHook']>>[0];
 import type { ShipmentActivities } from '../activities/index.js';
 import { SHIPMENT_TASK_QUEUE } from '../workflows/contract.js';
 
@@ -13,9 +15,22 @@ export function shipmentWorkflowsPath(): string {
 
 let bundling: Promise<WorkflowBundleWithSourceMap> | undefined;
 
+/**
+ * The SDK compiles workflow TypeScript for ES2017, which turns every object spread into a helper
+ * call: half of a replay's time went there. Node 20 runs ES2022 natively.
+ */
+function modernTarget(config: Configuration): Configuration {
+  for (const rule of config.module?.rules ?? []) {
+    const use = rule && typeof rule === 'object' ? rule.use : undefined;
+    const options = use && typeof use === 'object' && !Array.isArray(use) ? (use.options as { jsc?: { target?: string } } | undefined) : undefined;
+    if (options?.jsc?.target) options.jsc.target = 'es2022';
+  }
+  return config;
+}
+
 /** Bundles the workflow code once per process (webpack takes seconds); later workers reuse it. */
 export function bundleShipmentWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  bundling ??= bundleWorkflowCode({ workflowsPath: shipmentWorkflowsPath(), logger: new DefaultLogger('WARN') }).catch((error: unknown) => {
+  bundling ??= bundleWorkflowCode({ workflowsPath: shipmentWorkflowsPath(), logger: new DefaultLogger('WARN'), webpackConfigHook: modernTarget }).catch((error: unknown) => {
     bundling = undefined;
     throw error;
   });

@@ -2,6 +2,7 @@
 // to talk to it. Kept in one file in the style of Temporal's reference apps.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { EncodedFixes } from '../domain/fix-codec.js';
 import type { Fix, ShipmentPlan, ShipmentThresholds, ShipmentView } from '../domain/types.js';
 import type * as shipmentWorkflows from './index.js';
 
@@ -15,8 +16,17 @@ export function shipmentWorkflowId(tenantId: string, shipmentId: string): string
   return `shipment/${tenantId}/${shipmentId}`;
 }
 
+/** Fixes sent in the signal itself: how the v1 API delivered them; still accepted, but the store is the source. */
 export interface FixBatch {
   fixes: Fix[];
+}
+
+/**
+ * A wake-up: the shipment's fixes up to this per-shipment sequence are stored in Postgres. The
+ * workflow reads them itself (an activity), so the signal stays tiny and many requests share one.
+ */
+export interface FixesStored {
+  upToSeq: number;
 }
 
 export interface CancelRequest {
@@ -26,6 +36,7 @@ export interface CancelRequest {
 }
 
 export const fixesReceivedSignal = defineSignal<[FixBatch]>('fixesReceived');
+export const fixesStoredSignal = defineSignal<[FixesStored]>('fixesStored');
 export const shipmentStateQuery = defineQuery<ShipmentView>('shipmentState');
 export const cancelShipmentUpdate = defineUpdate<ShipmentView, [CancelRequest]>('cancelShipment');
 
@@ -80,6 +91,40 @@ export const recordDeliveryEventUpdate = defineUpdate<ShipmentView, [DeliveryEve
 /** The ApplicationFailure type of a delivery event the shipment cannot take now; the API answers 409. */
 export const DELIVERY_EVENT_REFUSED = 'DeliveryEventRefused';
 
+/** What the load activity is asked for: fixes after the workflow's mark. */
+export interface FixLoadRequest {
+  tenantId: string;
+  shipmentId: string;
+  /** The workflow's mark; absent after the v1 handover: start from the ingest row's own. */
+  afterSeq?: number;
+  limit: number;
+}
+
+export interface FixLoad {
+  fixes: EncodedFixes;
+  upToSeq: number;
+  more: boolean;
+}
+
+/** A re-evaluation's read: every loaded fix after a fix time. */
+export interface FixRereadRequest {
+  tenantId: string;
+  shipmentId: string;
+  /** Fix time the re-run starts after; absent: from the first fix. */
+  after?: string;
+  maxSeq: number;
+  limit: number;
+}
+
+export interface FixReread {
+  fixes: EncodedFixes;
+  truncated: boolean;
+}
+
+/** The ApplicationFailure type of a projection write Postgres refuses for good (never retried). */
+export const PROJECTION_WRITE_REJECTED = 'ProjectionWriteRejected';
+
+
 export const searchAttributes = {
   tenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),
   shipmentReference: defineSearchAttributeKey('ShipmentReference', SearchAttributeType.KEYWORD),
@@ -87,6 +132,8 @@ export const searchAttributes = {
   carrierId: defineSearchAttributeKey('CarrierId', SearchAttributeType.KEYWORD),
   openAnomalies: defineSearchAttributeKey('OpenAnomalies', SearchAttributeType.KEYWORD_LIST),
   nextEta: defineSearchAttributeKey('NextEta', SearchAttributeType.DATETIME),
+  /** What keeps the shipment's outputs from being current, e.g. PROJECTION_WRITE_FAILING; empty when all is well. */
+  trackingProblems: defineSearchAttributeKey('TrackingProblems', SearchAttributeType.KEYWORD_LIST),
 } as const;
 
 /** `name=Type` pairs for `temporal server start-dev --search-attribute` and operator setup. */
@@ -97,6 +144,7 @@ export const SEARCH_ATTRIBUTE_REGISTRATIONS: readonly string[] = [
   'CarrierId=Keyword',
   'OpenAnomalies=KeywordList',
   'NextEta=Datetime',
+  'TrackingProblems=KeywordList',
 ];
 
 export interface ShipmentWorkflowSettings {
@@ -104,16 +152,25 @@ export interface ShipmentWorkflowSettings {
   deliveryGraceMs: number;
   /** Continue-as-new after this many signals in one run (the server refuses signals past 10,000 per run). */
   maxSignalsPerRun: number;
+  /**
+   * Continue-as-new once a run's history is this long or this large: what a worker replays after a
+   * restart or a cache eviction, so it bounds recovery time (bench/replay.ts measures it).
+   */
+  maxHistoryEventsPerRun: number;
+  maxHistoryBytesPerRun: number;
 }
 
 export const DEFAULT_WORKFLOW_SETTINGS: ShipmentWorkflowSettings = {
   deliveryGraceMs: 24 * 60 * 60 * 1000,
   maxSignalsPerRun: 2_000,
+  maxHistoryEventsPerRun: 2_000,
+  maxHistoryBytesPerRun: 512 * 1024,
 };
 
 export interface ShipmentWorkflowInput {
   plan: ShipmentPlan;
-  settings: ShipmentWorkflowSettings;
+  /** Older starts carry only the first two fields; the rest take their defaults. */
+  settings: Partial<ShipmentWorkflowSettings> & Pick<ShipmentWorkflowSettings, 'deliveryGraceMs' | 'maxSignalsPerRun'>;
   /** The tenant's stored anomaly thresholds; the plan's own `thresholds` override them field by field. */
   tenantAnomalyDefaults?: ShipmentThresholds;
   /** Present only when the workflow continued as new: the compact state and fixes not yet processed. */

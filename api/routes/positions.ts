@@ -1,7 +1,6 @@
-// Positions: the ingest hot path (store in bulk, then deliver through the signal outbox) and
-// time-range reads per shipment and per device.
+// Positions: the ingest hot path (store, then wake the shipment's workflow: api/fix-ingest.ts)
+// and time-range reads per shipment and per device.
 import { createRoute } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { fixToRow, insertPositions, listPositions, toStoredPosition } from '../../db/repositories/positions.js';
 import { findActiveShipmentsForDevice } from '../../db/repositories/shipments.js';
 import type { Fix } from '../../domain/types.js';
@@ -31,12 +30,12 @@ const ingestRoute = createRoute(secured({
   tags,
   summary: 'Push GPS fixes for a shipment',
   description:
-    'Up to 1,000 fixes per request. Repeats of a stored fix are ignored and counted as duplicates. ' +
-    'A 202 means the fixes are stored and delivered to the shipment workflow; on a 503 they are stored but not yet delivered: ' +
-    'retry the same request (it repeats nothing).',
+    'Up to 1,000 fixes per request, in any order (late and out-of-order uploads are re-evaluated in fix time). ' +
+    'Repeats of a stored fix are ignored and counted as duplicates. ' +
+    'A 202 means the fixes are stored and the shipment workflow will process each exactly once; retrying the same request repeats nothing.',
   request: { params: ShipmentIdParamSchema, body: { required: true, content: { 'application/json': { schema: PositionsBodySchema } } } },
   responses: {
-    202: { description: 'Stored and delivered', content: { 'application/json': { schema: PositionsAcceptedSchema } } },
+    202: { description: 'Stored; the workflow processes them', content: { 'application/json': { schema: PositionsAcceptedSchema } } },
     ...problemResponses(400, 401, 403, 404, 413, 503),
   },
 }));
@@ -52,7 +51,7 @@ const devicePushRoute = createRoute(secured({
     'With no active shipment the fixes are stored for the device only and counted in `unrouted`. Same delivery guarantees as the per-shipment endpoint.',
   request: { body: { required: true, content: { 'application/json': { schema: DevicePositionsBodySchema } } } },
   responses: {
-    202: { description: 'Stored and delivered', content: { 'application/json': { schema: DevicePositionsAcceptedSchema } } },
+    202: { description: 'Stored; the workflows process them', content: { 'application/json': { schema: DevicePositionsAcceptedSchema } } },
     ...problemResponses(400, 401, 403, 413, 422, 429, 503),
   },
 }));
@@ -90,16 +89,8 @@ function rejectFutureFixes(positions: Fix[], config: ApiConfig): void {
   if (future.length > 0) throw validationProblem(future);
 }
 
-function signalFailed(c: Context<AppEnv>, error: unknown, counts: { accepted: number; duplicates: number }): ProblemError {
-  c.get('logger').warn({ err: error }, 'fixes stored but not delivered');
-  return new ProblemError('signalFailed', 503, 'The fixes are stored but could not be delivered to the shipment workflow yet; retry the same request.', {
-    ...counts,
-    headers: { 'retry-after': '1' },
-  });
-}
-
 export function positionRoutes(deps: RouteDeps) {
-  const { db, config, outbox } = deps;
+  const { db, config, ingest } = deps;
   const router = createRouter();
 
   router.openapi(ingestRoute, async (c) => {
@@ -112,17 +103,8 @@ export function positionRoutes(deps: RouteDeps) {
 
     rejectFutureFixes(positions, config);
     const owner = { tenantId: auth.tenantId, shipmentId: shipment.id, deviceId: shipment.device_id };
-    const accepted = await insertPositions(db, positions.map((fix) => fixToRow(fix, owner)));
-    const duplicates = positions.length - accepted;
-
-    // Always flush, even when every fix was a duplicate: that is how a retry after a failed
-    // signal delivers what the first attempt stored.
-    let shipmentClosed: boolean;
-    try {
-      ({ shipmentClosed } = await outbox.flush({ shipmentId: shipment.id, workflowId: shipment.workflow_id }));
-    } catch (error) {
-      throw signalFailed(c, error, { accepted, duplicates });
-    }
+    const target = { tenantId: auth.tenantId, shipmentId: shipment.id, workflowId: shipment.workflow_id };
+    const { accepted, duplicates, shipmentClosed } = await ingest.store(target, positions.map((fix) => fixToRow(fix, owner)));
     return c.json({ accepted, duplicates, ...(shipmentClosed ? { shipmentClosed } : {}) }, 202);
   });
 
@@ -142,24 +124,14 @@ export function positionRoutes(deps: RouteDeps) {
       const accepted = await insertPositions(db, positions.map((fix) => fixToRow(fix, { tenantId: auth.tenantId, shipmentId: null, deviceId })));
       return c.json({ accepted, duplicates: positions.length - accepted, unrouted: positions.length, shipments: [] }, 202);
     }
-    const routed = [];
-    for (const shipment of shipments) {
-      const accepted = await insertPositions(db, positions.map((fix) => fixToRow(fix, { tenantId: auth.tenantId, shipmentId: shipment.id, deviceId })));
-      routed.push({ shipment, accepted, duplicates: positions.length - accepted });
-    }
-    const totals = { accepted: routed.reduce((n, r) => n + r.accepted, 0), duplicates: routed.reduce((n, r) => n + r.duplicates, 0) };
-    let flushed;
-    try {
-      flushed = await Promise.all(routed.map((r) => outbox.flush({ shipmentId: r.shipment.id, workflowId: r.shipment.workflow_id })));
-    } catch (error) {
-      throw signalFailed(c, error, totals);
-    }
-    const perShipment = routed.map((r, i) => ({
-      shipmentId: r.shipment.id,
-      accepted: r.accepted,
-      duplicates: r.duplicates,
-      ...(flushed[i]!.shipmentClosed ? { shipmentClosed: true } : {}),
-    }));
+    const perShipment = await Promise.all(
+      shipments.map(async (shipment) => {
+        const target = { tenantId: auth.tenantId, shipmentId: shipment.id, workflowId: shipment.workflow_id };
+        const result = await ingest.store(target, positions.map((fix) => fixToRow(fix, { tenantId: auth.tenantId, shipmentId: shipment.id, deviceId })));
+        return { shipmentId: shipment.id, accepted: result.accepted, duplicates: result.duplicates, ...(result.shipmentClosed ? { shipmentClosed: true } : {}) };
+      }),
+    );
+    const totals = { accepted: perShipment.reduce((n, r) => n + r.accepted, 0), duplicates: perShipment.reduce((n, r) => n + r.duplicates, 0) };
     return c.json({ ...totals, unrouted: 0, shipments: perShipment }, 202);
   });
 

@@ -122,7 +122,7 @@ const publicTrackingRoute = createRoute(publicRoute({
   request: { params: TokenParamSchema },
   responses: {
     200: { description: "The shipment's progress", content: { 'application/json': { schema: PublicTrackingSchema } } },
-    ...problemResponses(404),
+    ...problemResponses(400, 404),
   },
 }));
 

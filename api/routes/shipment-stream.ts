@@ -18,6 +18,16 @@ const RETRY_MS = 2_000;
 
 const EVENT_NAMES: Record<ShipmentChange['source'], string> = { position: 'position', event: 'timeline', eta: 'eta' };
 
+/** One Server-Sent Event as a client parses it (`event`, `data` as JSON text, `id` to resume from, `retry`). */
+const StreamEventSchema = z
+  .object({
+    event: z.enum(['ready', 'position', 'timeline', 'eta']).openapi({ description: '`ready` first, then one per change' }),
+    data: z.string().openapi({ description: 'The change as JSON: a fix, a timeline event or an ETA prediction' }),
+    id: z.string().optional().openapi({ description: 'Cursor to resume from with Last-Event-ID' }),
+    retry: z.number().int().optional(),
+  })
+  .openapi('ShipmentStreamEvent');
+
 const streamRoute = createRoute(secured({
   method: 'get',
   path: '/v1/shipments/{id}/stream',
@@ -38,10 +48,11 @@ const streamRoute = createRoute(secured({
     headers: z.object({ 'last-event-id': text({ max: 100 }).optional().openapi({ description: 'The id of the last event received' }) }),
   },
   responses: {
-    200: { description: 'An endless text/event-stream', content: { 'text/event-stream': { schema: z.string() } } },
+    200: { description: 'An endless text/event-stream: one event per change', content: { 'text/event-stream': { schema: StreamEventSchema } } },
     ...problemResponses(400, 401, 403, 404),
   },
 }));
+
 
 export function shipmentStreamRoutes({ db }: RouteDeps, hub: ShipmentStreamHub) {
   const router = createRouter();

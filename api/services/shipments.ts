@@ -175,7 +175,7 @@ export async function createShipment(
       headers: { 'retry-after': '2' },
     });
   }
-  const view = toShipmentView(row, stops, created ? [] : await findMilestones(db, row.id));
+  const view = toShipmentView(row, stops, created ? [] : await findMilestones(db, row));
   return { created, view };
 }
 
@@ -204,7 +204,7 @@ export async function shipmentState(
 ): Promise<{ source: 'workflow' | 'projection'; view: ShipmentView }> {
   const live = await liveView(deps.temporal, row, deps.config.queryTimeoutMs, logger);
   if (live) return { source: 'workflow', view: live };
-  const [stops, milestones] = await Promise.all([findStops(deps.db, row.id), findMilestones(deps.db, row.id)]);
+  const [stops, milestones] = await Promise.all([findStops(deps.db, row.id), findMilestones(deps.db, row)]);
   return { source: 'projection', view: toShipmentView(row, stops, milestones) };
 }
 

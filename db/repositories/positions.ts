@@ -1,73 +1,16 @@
-// Raw fixes: append-only, stored once however often they are sent, plus the signal outbox
-// (`signalled_at` stays null until the fix has been delivered to its shipment's workflow).
-import { sql, type Kysely, type Transaction } from 'kysely';
+// Raw fixes: append-only, stored once however often they are sent. A shipment's fixes are stored
+// through db/repositories/fix-ingest.ts (sequence and wake-up); a device's unrouted ones here.
+import { sql, type Kysely } from 'kysely';
 import type { Database, NewPosition, PositionRow } from '../schema.js';
 import type { DeviceFix, DeviceTelemetry, Fix } from '../../domain/types.js';
 import { isBigintId, keysetCursor, microsText } from './pagination.js';
 import { iso } from '../../infra/encoding.js';
 
-/** Bulk insert; repeats of an already stored fix are skipped by the unique indexes. Returns how many were new. */
+/** Bulk insert of fixes that belong to no shipment; repeats of a stored fix are skipped by the unique indexes. Returns how many were new. */
 export async function insertPositions(db: Kysely<Database>, rows: NewPosition[]): Promise<number> {
   if (rows.length === 0) return 0;
   const result = await db.insertInto('positions').values(rows).onConflict((oc) => oc.doNothing()).executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0n);
-}
-
-/**
- * Locks up to `limit` undelivered fixes of a shipment, oldest fix first. Locking makes a second
- * API process flushing the same shipment wait, then skip what the first one delivered.
- */
-export async function lockUnsignalled(trx: Transaction<Database>, shipmentId: string, limit: number): Promise<PositionRow[]> {
-  return trx
-    .selectFrom('positions')
-    .selectAll()
-    .where('shipment_id', '=', shipmentId)
-    .where('signalled_at', 'is', null)
-    .orderBy('recorded_at')
-    .orderBy('id')
-    .limit(limit)
-    .forUpdate()
-    .execute();
-}
-
-export async function markSignalled(trx: Transaction<Database> | Kysely<Database>, ids: string[], at: Date): Promise<void> {
-  if (ids.length === 0) return;
-  await trx.updateTable('positions').set({ signalled_at: at }).where('id', 'in', ids).execute();
-}
-
-export async function countUnsignalled(db: Kysely<Database>, shipmentId: string): Promise<number> {
-  const row = await db
-    .selectFrom('positions')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('shipment_id', '=', shipmentId)
-    .where('signalled_at', 'is', null)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
-
-/** Shipments with fixes still undelivered that were received before `receivedBefore` (the sweeper's work list). */
-export async function findShipmentsWithStaleFixes(
-  db: Kysely<Database>,
-  receivedBefore: Date,
-  limit: number,
-): Promise<{ id: string; tenant_id: string; workflow_id: string }[]> {
-  return db
-    .selectFrom('shipments')
-    .select(['id', 'tenant_id', 'workflow_id'])
-    .where(
-      'id',
-      'in',
-      db
-        .selectFrom('positions')
-        .select('shipment_id')
-        .distinct()
-        .where('shipment_id', 'is not', null)
-        .where('signalled_at', 'is', null)
-        .where('received_at', '<', receivedBefore)
-        .$narrowType<{ shipment_id: string }>(),
-    )
-    .limit(limit)
-    .execute();
 }
 
 export type PositionScope = { shipmentId: string } | { deviceId: string };

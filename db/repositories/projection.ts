@@ -3,7 +3,7 @@
 // deterministic key, rows by the workflow's monotonic projection version.
 import { sql, type Kysely } from 'kysely';
 import type { ShipmentProgress } from '../../domain/timeline.js';
-import type { Anomaly } from '../../domain/types.js';
+import type { Anomaly, Milestone } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 
 export interface ProjectionWriteResult {
@@ -48,17 +48,18 @@ export async function applyShipmentProgress(db: Kysely<Database>, progress: Ship
         // pg would send a JS array as a Postgres array literal, not JSON.
         ...(progress.anomalies ? { anomalies: sql<Anomaly[]>`${JSON.stringify(progress.anomalies)}::jsonb` } : {}),
         ...(progress.openAnomalies ? { open_anomalies: progress.openAnomalies } : {}),
+        ...(progress.milestones ? { milestones: sql<Milestone[]>`${JSON.stringify(progress.milestones)}::jsonb` } : {}),
         ...(progress.nextEta !== undefined ? { next_eta: progress.nextEta } : {}),
       })
       .where('id', '=', progress.shipmentId)
       .where('tenant_id', '=', progress.tenantId)
-      .where('projection_version', '<', progress.version)
+      .where('projection_version', '<', String(progress.version))
       .executeTakeFirst();
     const applied = Number(updated.numUpdatedRows) > 0;
 
     if (!applied) {
       const row = await trx.selectFrom('shipments').select('projection_version').where('id', '=', progress.shipmentId).executeTakeFirst();
-      return { applied, eventsInserted, projectionVersion: row?.projection_version };
+      return { applied, eventsInserted, ...(row ? { projectionVersion: Number(row.projection_version) } : {}) };
     }
     // Stops follow the shipments row: only a newer snapshot may overwrite them.
     for (const stop of progress.stops) {

@@ -1,19 +1,19 @@
 // What a shipment's live stream sends: new fixes (positions), timeline events (shipment_events)
 // and ETA predictions (eta_predictions), each read from its high-water mark.
 //
-// Bigserial ids are handed out at insert, not at commit: a transaction holding id 100 can commit
-// after the one holding 101, so "id > last seen" alone could skip 100 for good. Until fixes and
-// events carry a per-shipment sequence assigned under a per-shipment lock (commit-ordered), every
-// read stays SAFETY_LAG_MS behind the insert time: a row older than that whose transaction is still
-// open is the only one that can be missed, and these writes are short single transactions.
-// This file is the one place that choice lives.
+// Fixes carry their per-shipment sequence (assigned under the shipment's ingest row lock, so it
+// commits in order): "seq > last seen" never skips one. Events and predictions only have bigserial
+// ids, handed out at insert, not at commit: a transaction holding id 100 can commit after the one
+// holding 101, so their reads stay SAFETY_LAG_MS behind the insert time: a row older than that
+// whose transaction is still open is the only one that can be missed, and these writes are short
+// single transactions. This file is the one place those choices live.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import { iso } from '../../infra/encoding.js';
 
 export const SAFETY_LAG_MS = 1_500;
 
-/** High-water marks of the three sources (bigserial ids as decimal strings; '0' = from the start). */
+/** High-water marks of the three sources (the fix sequence, bigserial ids; decimal strings, '0' = from the start). */
 export interface ShipmentChangeCursor {
   position: string;
   event: string;
@@ -44,10 +44,10 @@ export async function readShipmentChanges(
     sql.join([...after].map(([shipmentId, cursor]) => sql`(${shipmentId}::uuid, ${pick(cursor)}::bigint)`));
 
   const [positions, events, etas] = await Promise.all([
-    sql<{ id: string; shipment_id: string; recorded_at: Date; lat: number; lon: number; speed_kmh: number | null; heading_deg: number | null; temperature_c: number | null }>`
-      select p.id, p.shipment_id, p.recorded_at, p.lat, p.lon, p.speed_kmh, p.heading_deg, p.temperature_c
-      from positions p join (values ${marks((c) => c.position)}) as m(shipment_id, after) on p.shipment_id = m.shipment_id and p.id > m.after
-      where ${lagged('p.received_at')} order by p.id limit ${limit}`.execute(db),
+    sql<{ seq: string; shipment_id: string; recorded_at: Date; lat: number; lon: number; speed_kmh: number | null; heading_deg: number | null; temperature_c: number | null }>`
+      select p.seq, p.shipment_id, p.recorded_at, p.lat, p.lon, p.speed_kmh, p.heading_deg, p.temperature_c
+      from positions p join (values ${marks((c) => c.position)}) as m(shipment_id, after) on p.shipment_id = m.shipment_id and p.seq > m.after
+      order by p.seq limit ${limit}`.execute(db),
     sql<{ id: string; shipment_id: string; type: string; occurred_at: Date; stop_sequence: number | null; data: Record<string, unknown> }>`
       select e.id, e.shipment_id, e.type, e.occurred_at, e.stop_sequence, e.data
       from shipment_events e join (values ${marks((c) => c.event)}) as m(shipment_id, after) on e.shipment_id = m.shipment_id and e.id > m.after
@@ -66,7 +66,7 @@ export async function readShipmentChanges(
       ...(r.heading_deg !== null ? { headingDeg: r.heading_deg } : {}),
       ...(r.temperature_c !== null ? { temperatureC: r.temperature_c } : {}),
     };
-    result.get(r.shipment_id)?.push({ source: 'position', id: r.id, fix });
+    result.get(r.shipment_id)?.push({ source: 'position', id: r.seq, fix });
   }
   for (const r of events.rows) {
     const event = { id: r.id, type: r.type, occurredAt: iso(r.occurred_at), ...(r.stop_sequence !== null ? { stopSequence: r.stop_sequence } : {}), data: r.data };
@@ -83,7 +83,7 @@ export async function readShipmentChanges(
 export async function currentShipmentCursor(db: Kysely<Database>, shipmentId: string): Promise<ShipmentChangeCursor> {
   const { rows } = await sql<{ position: string | null; event: string | null; eta: string | null }>`
     select
-      (select max(id) from positions where shipment_id = ${shipmentId}::uuid and ${lagged('received_at')})::text as position,
+      (select max(seq) from positions where shipment_id = ${shipmentId}::uuid)::text as position,
       (select max(id) from shipment_events where shipment_id = ${shipmentId}::uuid and ${lagged('inserted_at')})::text as event,
       (select max(id) from eta_predictions where shipment_id = ${shipmentId}::uuid and ${lagged('created_at')})::text as eta`.execute(db);
   const row = rows[0];

@@ -66,7 +66,10 @@ export async function findStops(db: Kysely<Database>, shipmentId: string): Promi
   return db.selectFrom('stops').selectAll().where('shipment_id', '=', shipmentId).orderBy('sequence').execute();
 }
 
-export async function findMilestones(db: Kysely<Database>, shipmentId: string): Promise<Milestone[]> {
+/** The shipment's current milestones: the workflow's own list, or (rows v1 wrote) read back from the timeline. */
+export async function findMilestones(db: Kysely<Database>, shipment: Pick<ShipmentRow, 'id' | 'milestones'>): Promise<Milestone[]> {
+  if (shipment.milestones) return shipment.milestones;
+  const shipmentId = shipment.id;
   const rows = await db
     .selectFrom('shipment_events')
     .select(['type', 'stop_sequence', 'occurred_at'])

@@ -65,7 +65,7 @@ describe('request logs', () => {
   it('log one line per request with tenant, shipment and workflow, and never the API key', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-    const app = createApp({ db: h.database.db, temporal: h.client, logger, outbox: h.outbox });
+    const app = createApp({ db: h.database.db, temporal: h.client, logger, ingest: h.ingest });
     const headers = { authorization: `Bearer ${h.acme.keys.dispatcher}`, 'content-type': 'application/json' };
     const created = await app.request('/v1/shipments', { method: 'POST', headers, body: JSON.stringify(shipmentBody()) });
     const shipment = (await created.json()) as { id: string; workflowId: string };

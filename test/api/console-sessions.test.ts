@@ -141,7 +141,7 @@ describe('console pages', () => {
 
   it("allow the origin of MAP_STYLE_URL and hand the style to the page", async () => {
     const logger = createLogger({ name: 'console-test', level: 'silent' });
-    const app = createApp({ db: h.database.db, temporal: h.client, logger, keys: h.keys, outbox: h.outbox, config: { console: { mapStyleUrl: 'https://tiles.example.com/styles/basic/style.json' } } });
+    const app = createApp({ db: h.database.db, temporal: h.client, logger, keys: h.keys, ingest: h.ingest, config: { console: { mapStyleUrl: 'https://tiles.example.com/styles/basic/style.json' } } });
     const res = await app.request('/app');
     expect(res.headers.get('content-security-policy')).toContain("connect-src 'self' https://tiles.example.com");
     expect(await res.text()).toContain('content="https://tiles.example.com/styles/basic/style.json"');

@@ -222,7 +222,7 @@ describe('6. smaller findings', () => {
 
   it('throttles failed authentications per existing key id: 429 with Retry-After after the burst, even with the right secret', async () => {
     const keys = createApiKeyService({ db: h.database.db, logger: createLogger({ name: 'throttle', level: 'silent' }), settings: { failedAuthBurst: 5, failedAuthPerMinute: 1 } });
-    const app = createApp({ db: h.database.db, temporal: h.client, logger: createLogger({ name: 'throttle', level: 'silent' }), outbox: h.outbox, keys });
+    const app = createApp({ db: h.database.db, temporal: h.client, logger: createLogger({ name: 'throttle', level: 'silent' }), ingest: h.ingest, keys });
     const key = h.acme.keys.viewer;
     const wrong = `${key.slice(0, -4)}AAAA` === key ? `${key.slice(0, -4)}BBBB` : `${key.slice(0, -4)}AAAA`;
     const statuses: number[] = [];

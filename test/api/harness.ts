@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createApp, type AppDeps } from '../../api/app.js';
 import { createApiKeyService, issueApiKey, type ApiKeyService } from '../../api/auth.js';
 import { insertFleetRow } from '../../db/repositories/fleet.js';
-import { createSignalOutbox, temporalFixDelivery, type FixDelivery, type SignalOutbox } from '../../api/signal-outbox.js';
+import { createFixIngest, temporalWakeup, type FixIngest, type WakeupDelivery } from '../../api/fix-ingest.js';
 import { createTenant } from '../../db/repositories/tenants.js';
 import type { ApiKeyRole } from '../../db/schema.js';
 import type { Fix } from '../../domain/types.js';
@@ -27,7 +27,7 @@ export interface Harness {
   temporal: TestWorkflowEnvironment;
   client: Client;
   app: ReturnType<typeof createApp>;
-  outbox: SignalOutbox;
+  ingest: FixIngest;
   /** Set to make the next N deliveries fail, as if Temporal refused the signal. */
   failDeliveries: { remaining: number };
   keys: ApiKeyService;
@@ -78,17 +78,17 @@ export async function startHarness(config: AppDeps['config'] = {}): Promise<Harn
   const [database, temporal] = await Promise.all([createTestDatabase(), startLocalTemporal()]);
   const client = temporal.client;
   const failDeliveries = { remaining: 0 };
-  const real = temporalFixDelivery(client);
-  const deliver: FixDelivery = async (workflowId, fixes) => {
+  const real = temporalWakeup(client);
+  const wake: WakeupDelivery = async (workflowId, upToSeq) => {
     if (failDeliveries.remaining > 0) {
       failDeliveries.remaining -= 1;
       throw new Error('simulated signal failure');
     }
-    return real(workflowId, fixes);
+    return real(workflowId, upToSeq);
   };
-  const outbox = createSignalOutbox({ db: database.db, deliver, logger, staleAfterMs: 0 });
+  const ingest = createFixIngest({ db: database.db, wake, logger, resendAfterMs: 0 });
   const keys = createApiKeyService({ db: database.db, logger, settings: config.apiKeys });
-  const app = createApp({ db: database.db, temporal: client, logger, outbox, keys, config: { queryTimeoutMs: 500, ...config } });
+  const app = createApp({ db: database.db, temporal: client, logger, ingest, keys, config: { queryTimeoutMs: 500, ...config } });
   const acme = await tenantWithKeys(database, 'Acme Freight');
   const globex = await tenantWithKeys(database, 'Globex Logistics');
 
@@ -107,7 +107,7 @@ export async function startHarness(config: AppDeps['config'] = {}): Promise<Harn
     temporal,
     client,
     app,
-    outbox,
+    ingest,
     failDeliveries,
     keys,
     acme,
@@ -115,7 +115,6 @@ export async function startHarness(config: AppDeps['config'] = {}): Promise<Harn
     call,
     createDevice: (tenant, vehicleId) => insertDevice(database, tenant.id, vehicleId),
     async close() {
-      await outbox.idle();
       await keys.close();
       await temporal.teardown();
       await database.drop();
@@ -149,15 +148,18 @@ export function fixes(count: number, startMs = Date.now() - count * 60_000 - 60_
   }));
 }
 
-/** Every batch of fixes the workflow has been signalled, read back from its history. */
-export async function signalledBatches(client: Client, workflowId: string): Promise<Fix[][]> {
+/** The wake-ups the workflow has been sent (`upToSeq` of each), read back from its history. */
+export async function wakeups(client: Client, workflowId: string): Promise<number[]> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   return (history.events ?? [])
-    .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'fixesReceived')
-    .map((e) => {
-      const payload = e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]!;
-      return defaultPayloadConverter.fromPayload<{ fixes: Fix[] }>(payload).fixes;
-    });
+    .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'fixesStored')
+    .map((e) => defaultPayloadConverter.fromPayload<{ upToSeq: number }>(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]!).upToSeq);
+}
+
+/** What the shipment's workflow reads: its stored fixes by sequence, each with its sequence. */
+export async function storedBySequence(h: Pick<Harness, 'database'>, shipmentId: string): Promise<{ seq: number; recordedAt: string }[]> {
+  const rows = await h.database.db.selectFrom('positions').select(['seq', 'recorded_at']).where('shipment_id', '=', shipmentId).orderBy('seq').execute();
+  return rows.map((r) => ({ seq: Number(r.seq), recordedAt: r.recorded_at.toISOString() }));
 }
 
 /** Runs the real shipment worker (workflows + activities on the test database); returns its stop. */

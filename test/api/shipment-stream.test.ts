@@ -6,7 +6,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { insertEtaPredictions } from '../../db/repositories/eta.js';
-import { fixToRow, insertPositions } from '../../db/repositories/positions.js';
+import { storeShipmentFixes } from '../../db/repositories/fix-ingest.js';
+import { fixToRow } from '../../db/repositories/positions.js';
 import { applyShipmentProgress } from '../../db/repositories/projection.js';
 import { createLogger } from '../../infra/logger.js';
 import { openSse, type SseReader } from '../support/sse.js';
@@ -90,25 +91,24 @@ describe('the shipment stream', () => {
     expect(resumed.events.filter(ofType('timeline'))).toHaveLength(1);
   });
 
-  it('delivers a fix whose transaction commits after a later one (within the safety lag)', async () => {
+  it('delivers every fix once even when a store holds its transaction open (sequences commit in order)', async () => {
     const shipment = await newShipment();
     const { reader } = await stream(shipment.id);
     await reader!.waitFor(ofType('ready'), 'ready');
     const [early, late] = fixes(2);
     const owner = { tenantId: h.acme.id, shipmentId: shipment.id, deviceId: null };
-    let inserted!: () => void;
-    const earlyInserted = new Promise<void>((resolve) => (inserted = resolve));
-    // The first insert takes the lower id but commits 1.2 s after the later one (longer than a poll interval, shorter than the lag):
-    // a poll in between sees only the later fix, and must still not skip the earlier one.
+    let stored!: () => void;
+    const earlyStored = new Promise<void>((resolve) => (stored = resolve));
+    // The first store takes the lower sequence and keeps its transaction open 1.2 s (longer than a
+    // poll interval): the second store waits on the shipment's ingest row, so it cannot commit first.
     const slow = h.database.db.transaction().execute(async (trx) => {
-      await insertPositions(trx as never, [fixToRow(early!, owner)]);
-      inserted();
+      await storeShipmentFixes(trx, owner, [fixToRow(early!, owner)]);
+      stored();
       await new Promise((resolve) => setTimeout(resolve, 1_200));
     });
-    await earlyInserted;
-    await insertPositions(h.database.db, [fixToRow(late!, owner)]);
+    await earlyStored;
+    await storeShipmentFixes(h.database.db, owner, [fixToRow(late!, owner)]);
     await slow;
-    await reader!.waitFor((e) => e.event === 'position' && JSON.parse(e.data).recordedAt === early!.recordedAt, 'the early fix');
     await reader!.waitFor((e) => e.event === 'position' && JSON.parse(e.data).recordedAt === late!.recordedAt, 'the late fix');
     expect(reader!.events.filter(ofType('position')).map((e) => JSON.parse(e.data).recordedAt)).toEqual([early!.recordedAt, late!.recordedAt]);
   });
@@ -122,7 +122,7 @@ describe('the shipment stream', () => {
 
   it('bounds the open streams per key', async () => {
     const logger = createLogger({ name: 'stream-test', level: 'silent' });
-    const url = await listen(createApp({ db: h.database.db, temporal: h.client, logger, keys: h.keys, outbox: h.outbox, config: { console: { maxStreamsPerKey: 2 } } }));
+    const url = await listen(createApp({ db: h.database.db, temporal: h.client, logger, keys: h.keys, ingest: h.ingest, config: { console: { maxStreamsPerKey: 2 } } }));
     const shipment = await newShipment();
     const first = await stream(shipment.id, {}, h.acme.keys.admin, url);
     const second = await stream(shipment.id, {}, h.acme.keys.admin, url);

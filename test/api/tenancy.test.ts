@@ -6,7 +6,7 @@ import { createApp } from '../../api/app.js';
 import { createApiKeyService, issueApiKey, parseApiKey } from '../../api/auth.js';
 import { searchAttributes } from '../../workflows/contract.js';
 import { createLogger } from '../../infra/logger.js';
-import { fixes, runWorker, shipmentBody, signalledBatches, startHarness, type Harness } from './harness.js';
+import { fixes, runWorker, shipmentBody, startHarness, storedBySequence, type Harness } from './harness.js';
 
 let h: Harness;
 let stopWorker: () => Promise<void>;
@@ -82,8 +82,8 @@ describe('API keys', () => {
     const keysA = createApiKeyService({ db: h.database.db, logger });
     const keysB = createApiKeyService({ db: h.database.db, logger, onRevocationNotice: (id) => (notices.push(id), noticed()) });
     await Promise.all([keysA.listen(h.database.url), keysB.listen(h.database.url)]);
-    const appA = createApp({ db: h.database.db, temporal: h.client, logger, outbox: h.outbox, keys: keysA });
-    const appB = createApp({ db: h.database.db, temporal: h.client, logger, outbox: h.outbox, keys: keysB });
+    const appA = createApp({ db: h.database.db, temporal: h.client, logger, ingest: h.ingest, keys: keysA });
+    const appB = createApp({ db: h.database.db, temporal: h.client, logger, ingest: h.ingest, keys: keysB });
     const get = async (app: typeof appA, key: string, path = '/v1/carriers', method = 'GET') =>
       (await app.request(path, { method, headers: { authorization: `Bearer ${key}` } })).status;
     try {
@@ -108,7 +108,7 @@ describe('API keys', () => {
 
   it('limits each key with a token bucket: 429 with Retry-After, other keys unaffected', async () => {
     const keys = createApiKeyService({ db: h.database.db, logger, settings: { rateLimitPerSecond: 0.5, rateLimitBurst: 2 } });
-    const app = createApp({ db: h.database.db, temporal: h.client, logger, outbox: h.outbox, keys });
+    const app = createApp({ db: h.database.db, temporal: h.client, logger, ingest: h.ingest, keys });
     const call = (key: string) => app.request('/v1/carriers', { headers: { authorization: `Bearer ${key}` } });
     try {
       expect((await call(h.acme.keys.viewer)).status).toBe(200);
@@ -255,8 +255,8 @@ describe('assignment', () => {
     // No wait: the PATCH answered after the projection changed.
     const after = await h.call('POST', '/v1/positions', key, { deviceId, positions: fixes(3, t0 + 10 * 60_000) });
     expect(after.body.shipments.map((s: { shipmentId: string }) => s.shipmentId)).toEqual([second.id]);
-    expect((await signalledBatches(h.client, first.workflowId)).flat()).toHaveLength(3);
-    expect((await signalledBatches(h.client, second.workflowId)).flat()).toHaveLength(3);
+    expect(await storedBySequence(h, first.id)).toHaveLength(3);
+    expect(await storedBySequence(h, second.id)).toHaveLength(3);
 
     const row = await h.database.db.selectFrom('shipments').select(['device_id', 'carrier_id']).where('id', '=', second.id).executeTakeFirstOrThrow();
     expect(row).toEqual({ device_id: deviceId, carrier_id: h.acme.fleet.carrierId });

@@ -157,11 +157,13 @@ describe('npm start, end to end', () => {
       );
       expect(rows.filter((r) => r.type !== 'DELIVERED').map((r) => ({ type: r.type, stopSequence: r.stop_sequence, at: r.occurred_at.toISOString() }))).toEqual(expected);
       expect(rows.filter((r) => r.type === 'DELIVERED')).toHaveLength(1);
-      const { rows: stored } = await pgClient.query<{ n: string; unsignalled: string }>(
-        `select count(*) as n, count(*) filter (where signalled_at is null) as unsignalled from positions where shipment_id = $1`,
+      // Every fix stored once and read by the workflow: no wake-up left outstanding.
+      const { rows: stored } = await pgClient.query<{ n: string; outstanding: boolean }>(
+        `select count(*) as n, bool_or(i.wake_seq > i.loaded_seq) as outstanding
+           from positions p join shipment_ingest i on i.shipment_id = p.shipment_id where p.shipment_id = $1`,
         [id],
       );
-      expect(stored[0]).toEqual({ n: String(trip.length), unsignalled: '0' });
+      expect(stored[0]).toEqual({ n: String(trip.length), outstanding: false });
     } finally {
       await pgClient.end();
     }

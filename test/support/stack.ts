@@ -1,10 +1,10 @@
 // The whole platform in-process for end-to-end tests: a fresh database, the Temporal dev server,
-// the real shipment worker, the signal outbox with its sweeper, and the API on a real listener.
+// the real shipment worker, the fix ingest with its wake-up sweeper, and the API on a real listener.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createApp, type AppDeps } from '../../api/app.js';
 import { serveApi } from '../../api/http-server.js';
 import { issueApiKey } from '../../api/auth.js';
-import { createSignalOutbox, startSignalSweeper, temporalFixDelivery } from '../../api/signal-outbox.js';
+import { createFixIngest, startWakeupSweeper, temporalWakeup } from '../../api/fix-ingest.js';
 import { createTenant } from '../../db/repositories/tenants.js';
 import type { ApiKeyRole } from '../../db/schema.js';
 import type { Logger } from '../../infra/logger.js';
@@ -25,9 +25,9 @@ export async function startInProcessStack(options: { logger: Logger; tenantName:
   const { logger } = options;
   const [database, temporal] = await Promise.all([createTestDatabase(), startLocalTemporal()]);
   const worker = await startShipmentWorker({ temporal, db: database.db, logger });
-  const outbox = createSignalOutbox({ db: database.db, deliver: temporalFixDelivery(temporal.client), logger });
-  const sweeper = startSignalSweeper(outbox, { intervalMs: 1_000, logger });
-  const app = createApp({ db: database.db, temporal: temporal.client, logger, outbox, config: options.config });
+  const ingest = createFixIngest({ db: database.db, wake: temporalWakeup(temporal.client), logger });
+  const sweeper = startWakeupSweeper(ingest, { intervalMs: 1_000, logger });
+  const app = createApp({ db: database.db, temporal: temporal.client, logger, ingest, config: options.config });
   const { server, port } = await serveApi({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   const tenant = await createTenant(database.db, { name: options.tenantName });
   const { apiKey } = await issueApiKey(database.db, { tenantId: tenant.id, role: options.role });

@@ -20,12 +20,13 @@ export async function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironme
 }
 
 /** The real dev server (same binary as `npm start`), with the project's search attributes registered. */
-export function startLocalTemporal(): Promise<TestWorkflowEnvironment> {
+export function startLocalTemporal(options: { dynamicConfig?: Record<string, string | number | boolean> } = {}): Promise<TestWorkflowEnvironment> {
+  const dynamicConfig = Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCliPath() },
       searchAttributes: Object.values(searchAttributes),
-      extraArgs: ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=off'],
+      extraArgs: ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=off', ...dynamicConfig],
     },
   });
 }

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShipmentActivities } from '../../activities/index.js';
 import type { Anomaly, AnomalyType, Fix, LatLon, LineString, ShipmentPlan, ShipmentThresholds, ShipmentView, StopPlan } from '../../domain/types.js';
 import { bundleShipmentWorkflows } from '../../worker/worker.js';
-import { fixesReceivedSignal, shipmentStateQuery, shipmentWorkflowId } from '../../workflows/contract.js';
+import { DEFAULT_WORKFLOW_SETTINGS, shipmentStateQuery, shipmentWorkflowId } from '../../workflows/contract.js';
+import { fixPusher, type PushFixes } from '../support/ingest.js';
 import { shipmentWorkflow } from '../../workflows/shipment.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startTimeSkippingTemporal } from '../support/temporal.js';
@@ -49,10 +50,12 @@ let database: TestDatabase;
 let worker: RunningShipmentWorker;
 let tenantId: string;
 let activities: ShipmentActivities;
+let push: PushFixes;
 
 beforeAll(async () => {
   [env, database] = await Promise.all([startTimeSkippingTemporal(), createTestDatabase()]);
   tenantId = await insertTenant(database.db);
+  push = fixPusher(database.db, env.client);
   worker = await startShipmentWorker({ temporal: env, db: database.db, taskQueue: TASK_QUEUE });
   activities = worker.activities;
 });
@@ -75,7 +78,7 @@ async function startShipment(
   const handle = await env.client.workflow.start(shipmentWorkflow, {
     taskQueue: TASK_QUEUE,
     workflowId: shipmentWorkflowId(plan.tenantId, plan.shipmentId),
-    args: [{ plan, settings: { deliveryGraceMs: 60 * 60_000, maxSignalsPerRun: 2_000 }, ...(tenantAnomalyDefaults ? { tenantAnomalyDefaults } : {}) }],
+    args: [{ plan, settings: { ...DEFAULT_WORKFLOW_SETTINGS, deliveryGraceMs: 60 * 60_000 }, ...(tenantAnomalyDefaults ? { tenantAnomalyDefaults } : {}) }],
   });
   return { plan, handle };
 }
@@ -112,7 +115,7 @@ describe('anomaly timers on a quiet truck', () => {
   it('raises SIGNAL_LOST with no traffic at all after an hours-long threshold, and resolves it with the next fix', async () => {
     const { plan, handle } = await startShipment(stops(), { ...QUIET, signalLossMin: 180 });
     const before = departure(20);
-    await handle.signal(fixesReceivedSignal, { fixes: before });
+    await push(plan, before);
     await waitUntilProcessed(handle, before.at(-1)!);
     expect((await settledView(handle)).anomalies).toEqual([]);
 
@@ -127,7 +130,7 @@ describe('anomaly timers on a quiet truck', () => {
     expect(shipment.open_anomalies).toEqual(['SIGNAL_LOST']);
 
     const back = fix(30 + 215, road(40), 60);
-    await handle.signal(fixesReceivedSignal, { fixes: [back] });
+    await push(plan, [back]);
     const resolved = await eventually(() => settledView(handle), (v) => v.anomalies[0]?.status === 'resolved', 'SIGNAL_LOST resolved');
     expect(resolved.anomalies).toEqual([{ type: 'SIGNAL_LOST', status: 'resolved', openedAt: at(210), resolvedAt: back.recordedAt, detail: `no fix since ${at(30)}` }]);
     expect(await eventually(() => anomalyRows(plan.shipmentId), (rows) => rows.length === 2, 'resolve in the timeline')).toEqual(['OPENED:SIGNAL_LOST', 'RESOLVED:SIGNAL_LOST']);
@@ -138,9 +141,9 @@ describe('anomaly timers on a quiet truck', () => {
 
   it('takes the tenant’s default threshold where the shipment sets none', async () => {
     const { signalLossMin: _unset, ...shipmentThresholds } = QUIET;
-    const { handle } = await startShipment(stops(), shipmentThresholds, undefined, { signalLossMin: 90, longDwellMin: 5 });
+    const { plan, handle } = await startShipment(stops(), shipmentThresholds, undefined, { signalLossMin: 90, longDwellMin: 5 });
     const before = departure(20);
-    await handle.signal(fixesReceivedSignal, { fixes: before });
+    await push(plan, before);
     await waitUntilProcessed(handle, before.at(-1)!);
     await env.sleep('2 hours');
     const open = await eventually(() => settledView(handle), (v) => v.anomalies.length > 0, 'SIGNAL_LOST by the tenant threshold');
@@ -153,17 +156,20 @@ describe('anomaly timers on a quiet truck', () => {
     // Planned 2 h + 1 h tolerance: the limit is 3 h after arrival.
     const { plan, handle } = await startShipment(stops({ 1: { plannedDwellMin: 120 } }), { ...QUIET, dwellToleranceMin: 60 });
     const arrival = [0, 2, 4, 6].map((m) => fix(m, road(0, m * 5), 0));
-    await handle.signal(fixesReceivedSignal, { fixes: arrival });
+    await push(plan, arrival);
     await waitUntilProcessed(handle, arrival.at(-1)!);
     await env.sleep('4 hours');
     const open = await eventually(() => settledView(handle), (v) => v.anomalies.length > 0, 'LONG_DWELL opened by the timer');
     expect(open.anomalies).toEqual([{ type: 'LONG_DWELL', status: 'open', openedAt: at(180), stopSequence: 1, detail: 'at stop longer than 180 min' }]);
 
     const leaving = [250, 251, 252, 253].map((m) => fix(m, road(m - 249), 60));
-    await handle.signal(fixesReceivedSignal, { fixes: leaving });
+    await push(plan, leaving);
     const resolved = await eventually(() => settledView(handle), (v) => v.anomalies[0]?.status === 'resolved', 'LONG_DWELL resolved');
+    // After hours of silence the departure is stamped at the last fix inside (minute 6: the last time
+    // the truck was known to be there), before the timer's open; a resolve is never stamped before its open.
     const departed = resolved.milestones.find((m) => m.type === 'DEPARTED')!;
-    expect(resolved.anomalies[0]).toMatchObject({ type: 'LONG_DWELL', stopSequence: 1, resolvedAt: departed.at });
+    expect(departed.at).toBe(at(6));
+    expect(resolved.anomalies[0]).toMatchObject({ type: 'LONG_DWELL', stopSequence: 1, resolvedAt: at(180) });
     expect(await eventually(() => anomalyRows(plan.shipmentId), (rows) => rows.length === 2, 'both in the timeline')).toEqual(['OPENED:LONG_DWELL', 'RESOLVED:LONG_DWELL']);
     await handle.terminate('test finished');
   });
@@ -172,7 +178,7 @@ describe('anomaly timers on a quiet truck', () => {
     // The delivery window closes 2 h after the pickup; +15 min tolerance. The first ETA says on time.
     const { plan, handle } = await startShipment(stops({ 2: { window: { start: at(0), end: at(120) } } }), { ...QUIET, lateToleranceMin: 15 });
     const atPickup = [0, 2, 4].map((m) => fix(m, road(0, m * 5), 0));
-    await handle.signal(fixesReceivedSignal, { fixes: atPickup });
+    await push(plan, atPickup);
     await waitUntilProcessed(handle, atPickup.at(-1)!);
     const predicted = await settledView(handle);
     expect(Date.parse(predicted.eta!)).toBeLessThan(Date.parse(at(120)));
@@ -184,7 +190,7 @@ describe('anomaly timers on a quiet truck', () => {
 
     // Finally: leaves the pickup and reaches the customer.
     const trip = [fix(200, road(1), 60), fix(201, road(2), 60), ...Array.from({ length: 58 }, (_, i) => fix(202 + i, road(3 + i), 60)), fix(261, road(60), 0), fix(262, road(60), 0)];
-    await handle.signal(fixesReceivedSignal, { fixes: trip });
+    await push(plan, trip);
     const resolved = await eventually(() => settledView(handle), (v) => v.anomalies[0]?.status === 'resolved', 'LATE resolved');
     const arrived = resolved.milestones.find((m) => m.type === 'ARRIVED' && m.stopSequence === 2)!;
     expect(resolved.anomalies).toEqual([expect.objectContaining({ type: 'LATE', stopSequence: 2, resolvedAt: arrived.at })]);
@@ -197,7 +203,7 @@ describe('anomaly timers on a quiet truck', () => {
   it('raises UNPLANNED_STOP for a truck parked between stops, resolved when it drives on', async () => {
     const { plan, handle } = await startShipment(stops(), { ...QUIET, unplannedStopMin: 120 });
     const parked = [...departure(20), ...[32, 34, 36].map((m) => fix(m, road(21, 10), 0))];
-    await handle.signal(fixesReceivedSignal, { fixes: parked });
+    await push(plan, parked);
     await waitUntilProcessed(handle, parked.at(-1)!);
     await env.sleep('3 hours');
     const open = await eventually(() => settledView(handle), (v) => v.anomalies.length > 0, 'UNPLANNED_STOP opened by the timer');
@@ -205,7 +211,7 @@ describe('anomaly timers on a quiet truck', () => {
     expect(Date.parse(open.anomalies[0]!.openedAt) - Date.parse(at(30))).toBeGreaterThanOrEqual(120 * 60_000);
 
     const onTheRoad = [200, 201, 202, 203].map((m) => fix(m, road(22 + (m - 200)), 60));
-    await handle.signal(fixesReceivedSignal, { fixes: onTheRoad });
+    await push(plan, onTheRoad);
     await eventually(() => settledView(handle), (v) => v.anomalies[0]?.status === 'resolved', 'UNPLANNED_STOP resolved');
     expect(await eventually(() => anomalyRows(plan.shipmentId), (rows) => rows.length === 2, 'both in the timeline')).toEqual(['OPENED:UNPLANNED_STOP', 'RESOLVED:UNPLANNED_STOP']);
     await handle.terminate('test finished');
@@ -222,7 +228,7 @@ describe('anomalies raised by fixes', () => {
       ...[21, 22, 23, 24, 25, 26].map((m) => fix(m, road(m - 10, m === 24 ? 900 : 3_000), 50)),
       ...[27, 28, 29, 30, 31].map((m) => fix(m, road(m - 10), 60)),
     ];
-    await handle.signal(fixesReceivedSignal, { fixes });
+    await push(plan, fixes);
     await waitUntilProcessed(handle, fixes.at(-1)!);
     const view = await settledView(handle);
     expect(episodes(view.anomalies, 'OFF_ROUTE')).toEqual([expect.objectContaining({ status: 'resolved', openedAt: at(21), resolvedAt: at(27) })]);
@@ -234,7 +240,7 @@ describe('anomalies raised by fixes', () => {
     const { plan, handle } = await startShipment(stops(), { ...QUIET, temperatureRange: { minC: 2, maxC: 8 }, temperatureExcursionMin: 15 });
     const temperatures = (m: number) => (m >= 14 && m < 40 ? 11 : 4);
     const fixes = departure(35).map((f) => ({ ...f, temperatureC: temperatures((Date.parse(f.recordedAt) - T0) / 60_000) }));
-    await handle.signal(fixesReceivedSignal, { fixes });
+    await push(plan, fixes);
     await waitUntilProcessed(handle, fixes.at(-1)!);
     const view = await settledView(handle);
     expect(episodes(view.anomalies, 'TEMPERATURE_EXCURSION')).toEqual([expect.objectContaining({ status: 'resolved', openedAt: at(29), resolvedAt: at(40) })]);
@@ -252,7 +258,7 @@ describe('ETA prediction', () => {
     const fixes = departure(30);
     // Live: two fixes per upload, each processed before the next (one ETA per batch at most).
     for (const batch of chunk(fixes, 2)) {
-      await handle.signal(fixesReceivedSignal, { fixes: batch });
+      await push(plan, batch);
       await waitUntilProcessed(handle, batch.at(-1)!);
     }
     const view = await settledView(handle);

@@ -1,6 +1,8 @@
 // Shared set-up for the workflow tests: a tenant and shipment rows as the API's create writes
 // them, a three-stop plan near Lyon, its trip, and a polling helper for eventual state.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Kysely } from 'kysely';
@@ -116,4 +118,22 @@ export async function isWorkflowIdle(handle: Pick<WorkflowHandle, 'fetchHistory'
       !last.activityTaskStartedEventAttributes &&
       !last.activityTaskCompletedEventAttributes,
   );
+}
+
+/** Time order shuffled the way store-and-forward uploads arrive: batches of `size`, in a seeded random order. */
+export function shuffledBatches<T>(items: readonly T[], size: number, seed: number): T[][] {
+  const batches = chunk(items, size);
+  let state = seed;
+  const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  for (let i = batches.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [batches[i], batches[j]] = [batches[j]!, batches[i]!];
+  }
+  return batches;
+}
+
+/** A saved history's JSON (`temporal workflow show -o json`, or historyToJSON), gzipped or not. */
+export function loadHistory(path: string): unknown {
+  const raw = readFileSync(path);
+  return JSON.parse((path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8'));
 }

@@ -2,9 +2,10 @@
 // visibility queries): operators find shipments in the Temporal UI by TenantId and ShipmentStatus.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixesReceivedSignal, searchAttributes, shipmentStateQuery, shipmentWorkflowId } from '../../workflows/contract.js';
+import { searchAttributes, shipmentStateQuery, shipmentWorkflowId } from '../../workflows/contract.js';
 import { shipmentWorkflow } from '../../workflows/shipment.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { fixPusher, type PushFixes } from '../support/ingest.js';
 import { startLocalTemporal } from '../support/temporal.js';
 import { startShipmentWorker, type RunningShipmentWorker } from '../support/worker.js';
 import { chunk, eventually, insertShipment, insertTenant, threeStopTrip } from './harness.js';
@@ -14,9 +15,11 @@ const TASK_QUEUE = 'shipments-visibility-test';
 let env: TestWorkflowEnvironment;
 let database: TestDatabase;
 let worker: RunningShipmentWorker;
+let push: PushFixes;
 
 beforeAll(async () => {
   [env, database] = await Promise.all([startLocalTemporal(), createTestDatabase()]);
+  push = fixPusher(database.db, env.client);
   worker = await startShipmentWorker({ temporal: env, db: database.db, taskQueue: TASK_QUEUE });
 });
 
@@ -45,7 +48,7 @@ describe('shipment workflow visibility', () => {
 
     await eventually(() => listIds(`TenantId="${tenantId}" AND ShipmentStatus="PLANNED"`), (ids) => ids.includes(workflowId), 'PLANNED in visibility');
 
-    for (const batch of chunk(threeStopTrip(), 30)) await handle.signal(fixesReceivedSignal, { fixes: batch });
+    for (const batch of chunk(threeStopTrip(), 30)) await push(plan, batch);
     await eventually(() => handle.query(shipmentStateQuery), (view) => view.status === 'DELIVERED', 'delivery');
 
     const delivered = await eventually(
