@@ -57,10 +57,23 @@ export async function canvasColours(page: Page, selector: string): Promise<numbe
   }, selector);
 }
 
-/** Features MapLibre has drawn in the given layer (rendered, so it proves the layer is on screen). */
+type IdleMap = { loaded(): boolean; areTilesLoaded(): boolean; isMoving(): boolean; queryRenderedFeatures(o: unknown): { geometry: unknown; properties: unknown }[] };
+
+/**
+ * Distinct features MapLibre has drawn in the given layer (rendered, so it proves the layer is on
+ * screen), counted once the map is idle: data set a moment ago is parsed in a web worker first, and a
+ * feature near a tile edge is reported once per tile that draws it.
+ */
 export async function renderedFeatures(page: Page, selector: string, layer: string): Promise<number> {
+  await page.waitForFunction((sel) => {
+    const map = (document.querySelector(sel) as HTMLElement & { maplibreMap: IdleMap }).maplibreMap;
+    return map.loaded() && map.areTilesLoaded() && !map.isMoving();
+  }, selector);
   return page.evaluate(
-    ([sel, id]) => (document.querySelector(sel!) as HTMLElement & { maplibreMap: { queryRenderedFeatures(o: unknown): unknown[] } }).maplibreMap.queryRenderedFeatures({ layers: [id] }).length,
+    ([sel, id]) => {
+      const features = (document.querySelector(sel!) as HTMLElement & { maplibreMap: IdleMap }).maplibreMap.queryRenderedFeatures({ layers: [id] });
+      return new Set(features.map((f) => JSON.stringify([f.geometry, f.properties]))).size;
+    },
     [selector, layer],
   );
 }
