@@ -25,6 +25,13 @@ const envSchema = z.object({
   API_KEY_LAST_USED_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
   /** The worker resets shipments stuck on a nondeterminism error this often (0 turns it off). */
   REPAIR_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
+  /**
+   * Worker tuning (bench/recovery.ts measures them): workflows kept in the sticky cache (a cached
+   * one needs no replay), workflow tasks run at once, and the threads that run workflow code.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(2_000),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS must be at least 2').default(40),
+  WORKER_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(16).default(2),
   /** A MapLibre style for the console's maps (vector tiles); unset draws the offline Natural Earth outlines. */
   MAP_STYLE_URL: z
     .string()

@@ -61,6 +61,7 @@ async function main(): Promise<void> {
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       activities: createActivities({ db, logger }),
+      tuning: { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS, maxConcurrentWorkflowTaskExecutions: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS, workflowThreadPoolSize: env.WORKER_WORKFLOW_THREADS },
     });
     if (stopping.signal.aborted) return;
     requestShutdown = () => {

@@ -44,6 +44,14 @@ export interface ShipmentWorkerOptions {
   activities: ShipmentActivities;
   /** A prebuilt bundle; by default the process-wide one from `bundleShipmentWorkflows()`. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  tuning?: WorkerTuning;
+}
+
+/** What the worker keeps in memory and runs at once (WORKER_* settings; the SDK's defaults otherwise). */
+export interface WorkerTuning {
+  maxCachedWorkflows: number;
+  maxConcurrentWorkflowTaskExecutions: number;
+  workflowThreadPoolSize: number;
 }
 
 export async function createShipmentWorker(options: ShipmentWorkerOptions): Promise<Worker> {
@@ -53,5 +61,6 @@ export async function createShipmentWorker(options: ShipmentWorkerOptions): Prom
     taskQueue: options.taskQueue ?? SHIPMENT_TASK_QUEUE,
     workflowBundle: options.workflowBundle ?? (await bundleShipmentWorkflows()),
     activities: options.activities,
+    ...options.tuning,
   });
 }

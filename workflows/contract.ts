@@ -163,8 +163,8 @@ export interface ShipmentWorkflowSettings {
 export const DEFAULT_WORKFLOW_SETTINGS: ShipmentWorkflowSettings = {
   deliveryGraceMs: 24 * 60 * 60 * 1000,
   maxSignalsPerRun: 2_000,
-  maxHistoryEventsPerRun: 2_000,
-  maxHistoryBytesPerRun: 512 * 1024,
+  maxHistoryEventsPerRun: 100,
+  maxHistoryBytesPerRun: 256 * 1024,
 };
 
 export interface ShipmentWorkflowInput {

@@ -2,7 +2,7 @@
 // writes and ETA predictions. Each keeps at most one activity in flight; a write that fails is
 // retried later with the newest snapshot, a prediction that fails keeps the previous ETA. So no
 // activity failure, slow or permanent, can stop fixes from being decided or an Update from answering.
-import { log, proxyActivities } from '@temporalio/workflow';
+import { log, proxyLocalActivities } from '@temporalio/workflow';
 import type { ShipmentActivities } from '../activities/index.js';
 import type { EtaRequest, EtaResult } from '../activities/eta.js';
 import type { ShipmentProgress, TimelineEvent } from '../domain/timeline.js';
@@ -10,16 +10,18 @@ import type { Fix } from '../domain/types.js';
 import { PROJECTION_WRITE_REJECTED } from './contract.js';
 import type { ProjectionState } from './shipment-state.js';
 
-const { persistShipmentProgress } = proxyActivities<ShipmentActivities>({
-  startToCloseTimeout: '30 seconds',
-  // About a minute of attempts; then the workflow records the failure and tries again later.
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '20 seconds', maximumAttempts: 6, nonRetryableErrorTypes: [PROJECTION_WRITE_REJECTED] },
+// Both run as local activities: their snapshots and requests stay out of history (only the
+// result's marker is recorded) and they cost one event instead of an activity's three plus a
+// workflow task. A few quick attempts inside the task, then the writer's own back-off takes over.
+const { persistShipmentProgress } = proxyLocalActivities<ShipmentActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '4 seconds', maximumAttempts: 4, nonRetryableErrorTypes: [PROJECTION_WRITE_REJECTED] },
 });
 
-// An ETA is a nicety: a few quick attempts, then the previous one stands.
-const { predictShipmentEta } = proxyActivities<ShipmentActivities>({
+// An ETA is a nicety: two quick attempts, then the previous one stands.
+const { predictShipmentEta } = proxyLocalActivities<ShipmentActivities>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 3 },
+  retry: { initialInterval: '1 second', maximumAttempts: 2 },
 });
 
 const RETRY_FIRST_MS = 30_000;

@@ -60,6 +60,7 @@ import {
   type ShipmentWorkflowInput,
   type ShipmentWorkflowSettings,
 } from './contract.js';
+import { createAlarm } from './alarm.js';
 import { createEtaRequester, createProjectionWriter } from './shipment-effects.js';
 import { currentAssignment, describeShipment, nextEta, restoreShipmentState, searchAttributePairs, shipmentView, stopEta, type ShipmentShape } from './shipment-state.js';
 import { shipmentWorkflowV1 } from './v1/shipment.js';
@@ -377,13 +378,12 @@ async function trackShipment(input: ShipmentWorkflowInput): Promise<ShipmentView
   publish();
   writer.request();
 
+  const alarm = createAlarm();
   for (;;) {
     const hasWork = (): boolean => wakeupPending() || state.ingest.legacyQueue.length > 0 || continueAsNewDue() || state.decisions.rules.tracking.status === 'CANCELLED';
-    const deadline = nextDeadlineMs();
-    // Always wait on something: a deadline already past (it is handled below) waits a millisecond,
-    // so no iteration can spin without yielding.
-    if (deadline === undefined) await condition(hasWork);
-    else await condition(hasWork, Math.max(1, deadline - Date.now()));
+    alarm.armFor(nextDeadlineMs());
+    await condition(() => hasWork() || alarm.rang);
+    alarm.reset();
 
     // Fixes sent inside signals came first; a deadline passing reads the store before it opens
     // anything: a fix stored but not yet announced may end it.

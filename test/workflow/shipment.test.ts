@@ -315,7 +315,7 @@ describe('bounded runs', () => {
 
   it('continues as new when a run reaches its history bound, losing and repeating nothing', async () => {
     const plan = await insertShipment(database.db, tenantId);
-    const handle = await start(plan, { ...SETTINGS, maxHistoryEventsPerRun: 60 });
+    const handle = await start(plan, { ...SETTINGS, maxHistoryEventsPerRun: 30 });
     const fixes = threeStopTrip();
     for (const batch of chunk(fixes, 6)) {
       await push(plan, batch);

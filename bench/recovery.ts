@@ -1,0 +1,219 @@
+// Recovery as a measured property: open shipments whose runs are near their history bound, a
+// steady load at half of what the system decides per second, then the worker killed (SIGKILL, no
+// drain) and started again. Reports how long until every shipment's lag (the oldest stored fix it
+// has not read yet) is back under 2 s, the worst lag on the way, and whether Temporal saw any
+// workflow task time out (TemporalReportedProblems, and the worker's own TMPRL1104 warnings).
+//
+//   npx tsx bench/recovery.ts [--shipments 1000] [--fixes-per-upload 10] [--steady-seconds 20] [--out bench/results]
+//
+// Real parts: the Temporal dev server, Postgres, the worker as its own process (worker/main.ts with
+// the WORKER_* settings of the environment); fixes are stored through the API's ingest path
+// (api/fix-ingest.ts) in this process, so the API's HTTP layer is not what is measured.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as delay } from 'node:timers/promises';
+import { sql } from 'kysely';
+import type { Fix, ShipmentPlan } from '../domain/types.js';
+import { PROJECT_ROOT } from '../infra/tools.js';
+import { DEFAULT_WORKFLOW_SETTINGS, SHIPMENT_TASK_QUEUE, shipmentWorkflowId } from '../workflows/contract.js';
+import { shipmentWorkflow } from '../workflows/shipment.js';
+import { createTestDatabase } from '../test/support/db.js';
+import { fixPusher } from '../test/support/ingest.js';
+import { startLocalTemporal } from '../test/support/temporal.js';
+import { insertShipment, insertTenant } from '../test/workflow/harness.js';
+
+const { values: args } = parseArgs({
+  options: {
+    shipments: { type: 'string', default: '1000' },
+    'fixes-per-upload': { type: 'string', default: '10' },
+    'steady-seconds': { type: 'string', default: '20' },
+    'recovery-timeout-seconds': { type: 'string', default: '300' },
+    'fill-ratio': { type: 'string', default: '0.8' },
+    out: { type: 'string' },
+  },
+});
+const SHIPMENTS = Number(args.shipments);
+const FIXES_PER_UPLOAD = Number(args['fixes-per-upload']);
+const STEADY_MS = Number(args['steady-seconds']) * 1000;
+const RECOVERY_TIMEOUT_MS = Number(args['recovery-timeout-seconds']) * 1000;
+const FILL_RATIO = Number(args['fill-ratio']);
+const LAG_TARGET_S = 2;
+const FIX_INTERVAL_MS = 30_000;
+const log = (line: string) => process.stderr.write(`[recovery] ${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+const [temporal, database] = await Promise.all([startLocalTemporal(), createTestDatabase()]);
+const tenantId = await insertTenant(database.db);
+const push = fixPusher(database.db, temporal.client);
+
+let workerLog = '';
+function startWorker(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'warn', REPAIR_INTERVAL_SECONDS: '0' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
+  return child;
+}
+
+/** Runs `task` over `items` with at most `width` at once. */
+async function pool<T>(items: readonly T[], width: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await task(items[next++]!);
+  }));
+}
+
+/** Lag now: shipments with stored fixes not read yet, and the age of the oldest such fix. */
+async function lag(): Promise<{ behind: number; lagS: number }> {
+  const { rows } = await sql<{ behind: string; lag_s: string | null }>`
+    select count(*) filter (where i.stored_seq > i.loaded_seq) as behind,
+           extract(epoch from max(now() - o.oldest)) as lag_s
+    from shipment_ingest i
+    left join lateral (select min(p.received_at) as oldest from positions p where p.shipment_id = i.shipment_id and p.seq > i.loaded_seq) o on true
+    where i.tenant_id = ${tenantId}`.execute(database.db);
+  return { behind: Number(rows[0]!.behind), lagS: Number(rows[0]!.lag_s ?? 0) };
+}
+
+async function untilCaughtUp(timeoutMs: number, onSample?: (sample: { behind: number; lagS: number; atMs: number }) => void): Promise<number | undefined> {
+  const started = performance.now();
+  let underSince: number | undefined;
+  while (performance.now() - started < timeoutMs) {
+    const sample = await lag();
+    const atMs = performance.now() - started;
+    onSample?.({ ...sample, atMs });
+    if (sample.lagS < LAG_TARGET_S) {
+      underSince ??= atMs;
+      // Held for three samples in a row, so one lucky sample does not count.
+      if (atMs - underSince >= 1_500) return underSince;
+    } else underSince = undefined;
+    await delay(500);
+  }
+  return undefined;
+}
+
+interface Truck {
+  plan: ShipmentPlan;
+  nextFixMs: number;
+}
+
+function nextUpload(truck: Truck): Fix[] {
+  return Array.from({ length: FIXES_PER_UPLOAD }, () => {
+    const at = truck.nextFixMs;
+    truck.nextFixMs += FIX_INTERVAL_MS;
+    const i = (at - Date.parse('2026-03-02T00:00:00Z')) / FIX_INTERVAL_MS;
+    // Driving north from Lyon at 80 km/h, away from the stops: the steady state of a long leg.
+    return { recordedAt: new Date(at).toISOString(), lat: 46.0 + i * 0.0001, lon: 4.85, speedKmh: 80, headingDeg: 0, accuracyM: 6 };
+  });
+}
+
+async function historyLengths(trucks: Truck[]): Promise<number[]> {
+  const sample = trucks.filter((_, i) => i % Math.max(1, Math.floor(trucks.length / 25)) === 0);
+  const lengths = await Promise.all(sample.map(async (t) => (await temporal.client.workflow.getHandle(shipmentWorkflowId(t.plan.tenantId, t.plan.shipmentId)).describe()).historyLength));
+  return lengths.sort((a, b) => a - b);
+}
+
+let worker = startWorker();
+log(`opening ${SHIPMENTS} shipments`);
+const trucks: Truck[] = [];
+await pool(Array.from({ length: SHIPMENTS }, (_, i) => i), 16, async (i) => {
+  const plan = await insertShipment(database.db, tenantId);
+  await temporal.client.workflow.start(shipmentWorkflow, { taskQueue: SHIPMENT_TASK_QUEUE, workflowId: shipmentWorkflowId(plan.tenantId, plan.shipmentId), args: [{ plan, settings: DEFAULT_WORKFLOW_SETTINGS }] });
+  trucks.push({ plan, nextFixMs: Date.parse('2026-03-02T06:00:00Z') + i * 1_000 });
+});
+
+// Fill: one upload per shipment per round, as fast as the system takes them; what it decides per
+// second here is its capacity.
+const bound = DEFAULT_WORKFLOW_SETTINGS.maxHistoryEventsPerRun;
+let uploads = 0;
+const fillStarted = performance.now();
+for (let round = 1; ; round++) {
+  await pool(trucks, 16, async (truck) => {
+    await push(truck.plan, nextUpload(truck));
+    uploads += 1;
+  });
+  if (round % 5 === 0) {
+    await untilCaughtUp(600_000);
+    const lengths = await historyLengths(trucks);
+    const median = lengths[Math.floor(lengths.length / 2)]!;
+    log(`round ${round}: ${uploads} uploads, history length median ${median} of ${bound}`);
+    if (median >= FILL_RATIO * bound) break;
+  }
+}
+await untilCaughtUp(600_000);
+const fillSeconds = (performance.now() - fillStarted) / 1000;
+const capacity = uploads / fillSeconds;
+log(`capacity ≈ ${capacity.toFixed(0)} uploads/s (${(capacity * FIXES_PER_UPLOAD).toFixed(0)} fixes/s) over ${fillSeconds.toFixed(0)} s`);
+
+// Steady load at half of capacity, round-robin over the shipments, until the end.
+const steadyRate = capacity / 2;
+let steadyUploads = 0;
+let loading = true;
+const load = (async () => {
+  const started = performance.now();
+  let cursor = 0;
+  while (loading) {
+    const due = Math.floor(((performance.now() - started) / 1000) * steadyRate) - steadyUploads;
+    const batch = Array.from({ length: Math.max(0, due) }, () => trucks[cursor++ % trucks.length]!);
+    steadyUploads += batch.length;
+    await pool(batch, 16, (truck) => push(truck.plan, nextUpload(truck)).then(() => undefined));
+    await delay(50);
+  }
+})();
+
+const before: number[] = [];
+await untilCaughtUp(STEADY_MS, (s) => before.push(s.lagS)).then(() => delay(STEADY_MS));
+const lengthsAtKill = await historyLengths(trucks);
+const baseline = await lag();
+log(`steady at ${steadyRate.toFixed(0)} uploads/s; lag ${baseline.lagS.toFixed(2)} s; killing the worker (history lengths ${lengthsAtKill[0]}–${lengthsAtKill.at(-1)})`);
+const logMark = workerLog.length;
+worker.kill('SIGKILL');
+await new Promise((resolve) => worker.once('exit', resolve));
+worker = startWorker();
+let worstLagS = 0;
+let worstBehind = 0;
+const recoveredAtMs = await untilCaughtUp(RECOVERY_TIMEOUT_MS, (s) => {
+  worstLagS = Math.max(worstLagS, s.lagS);
+  worstBehind = Math.max(worstBehind, s.behind);
+});
+loading = false;
+await load;
+
+let reportedProblems: number | string;
+try {
+  reportedProblems = await temporal.client.workflow.count('TemporalReportedProblems IS NOT NULL').then((c) => c.count);
+} catch (error) {
+  reportedProblems = `not queryable here: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+}
+const sinceKill = workerLog.slice(logMark);
+const taskTimeouts = (sinceKill.match(/TMPRL1104/g) ?? []).length;
+const taskNotFound = (sinceKill.match(/Workflow task not found/g) ?? []).length;
+
+const result = {
+  recordedAt: new Date().toISOString(),
+  shipments: SHIPMENTS,
+  fixesPerUpload: FIXES_PER_UPLOAD,
+  historyBoundEvents: bound,
+  historyLengthsAtKill: { min: lengthsAtKill[0], median: lengthsAtKill[Math.floor(lengthsAtKill.length / 2)], max: lengthsAtKill.at(-1) },
+  capacityUploadsPerSecond: Math.round(capacity),
+  steadyUploadsPerSecond: Math.round(steadyRate),
+  recoverySeconds: recoveredAtMs === undefined ? null : Number((recoveredAtMs / 1000).toFixed(1)),
+  worstLagSeconds: Number(worstLagS.toFixed(1)),
+  worstShipmentsBehind: worstBehind,
+  temporalReportedProblems: reportedProblems,
+  workerTaskTimeoutWarnings: taskTimeouts,
+  workerTaskNotFound: taskNotFound,
+  worker: Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('WORKER_'))),
+};
+console.log(JSON.stringify(result, null, 2));
+if (args.out) {
+  const file = join(args.out, `recovery-${result.recordedAt.replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase()}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  log(`wrote ${file}`);
+}
+worker.kill('SIGTERM');
+await new Promise((resolve) => worker.once('exit', resolve));
+await temporal.teardown();
+await database.drop();
