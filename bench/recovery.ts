@@ -2,7 +2,8 @@
 // steady load at half of what the system decides per second, then the worker killed (SIGKILL, no
 // drain) and started again. Reports how long until every shipment's lag (the oldest stored fix it
 // has not read yet) is back under 2 s, the worst lag on the way, and whether Temporal saw any
-// workflow task time out (TemporalReportedProblems, and the worker's own TMPRL1104 warnings).
+// workflow task time out (TemporalReportedProblems, and the worker's own TMPRL1104 warnings), and
+// the machine's load average (figures from a busy machine say little).
 //
 //   npx tsx bench/recovery.ts [--shipments 1000] [--fixes-per-upload 10] [--steady-seconds 20] [--out bench/results]
 //
@@ -11,7 +12,9 @@
 // (api/fix-ingest.ts) in this process, so the API's HTTP layer is not what is measured.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
@@ -47,14 +50,21 @@ const [temporal, database] = await Promise.all([startLocalTemporal(), createTest
 const tenantId = await insertTenant(database.db);
 const push = fixPusher(database.db, temporal.client);
 
-let workerLog = '';
+/** What the worker processes said that matters here: when each was ready, and task timeouts since the kill. */
+const workerSaid = { readyAtMs: [] as number[], taskTimeouts: 0, taskNotFound: 0 };
 function startWorker(): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'warn', REPAIR_INTERVAL_SECONDS: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'info', REPAIR_INTERVAL_SECONDS: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stderr!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      if (line.includes('"worker running"')) workerSaid.readyAtMs.push(performance.now());
+      if (line.includes('TMPRL1104')) workerSaid.taskTimeouts += 1;
+      if (line.includes('Workflow task not found')) workerSaid.taskNotFound += 1;
+    });
+  }
   return child;
 }
 
@@ -168,7 +178,9 @@ await untilCaughtUp(STEADY_MS, (s) => before.push(s.lagS)).then(() => delay(STEA
 const lengthsAtKill = await historyLengths(trucks);
 const baseline = await lag();
 log(`steady at ${steadyRate.toFixed(0)} uploads/s; lag ${baseline.lagS.toFixed(2)} s; killing the worker (history lengths ${lengthsAtKill[0]}–${lengthsAtKill.at(-1)})`);
-const logMark = workerLog.length;
+workerSaid.taskTimeouts = 0;
+workerSaid.taskNotFound = 0;
+const killedAtMs = performance.now();
 worker.kill('SIGKILL');
 await new Promise((resolve) => worker.once('exit', resolve));
 worker = startWorker();
@@ -187,9 +199,7 @@ try {
 } catch (error) {
   reportedProblems = `not queryable here: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
 }
-const sinceKill = workerLog.slice(logMark);
-const taskTimeouts = (sinceKill.match(/TMPRL1104/g) ?? []).length;
-const taskNotFound = (sinceKill.match(/Workflow task not found/g) ?? []).length;
+const newWorkerReadyS = workerSaid.readyAtMs.length > 1 ? (workerSaid.readyAtMs.at(-1)! - killedAtMs) / 1000 : undefined;
 
 const result = {
   recordedAt: new Date().toISOString(),
@@ -200,11 +210,13 @@ const result = {
   capacityUploadsPerSecond: Math.round(capacity),
   steadyUploadsPerSecond: Math.round(steadyRate),
   recoverySeconds: recoveredAtMs === undefined ? null : Number((recoveredAtMs / 1000).toFixed(1)),
+  newWorkerReadySeconds: newWorkerReadyS === undefined ? null : Number(newWorkerReadyS.toFixed(1)),
   worstLagSeconds: Number(worstLagS.toFixed(1)),
   worstShipmentsBehind: worstBehind,
   temporalReportedProblems: reportedProblems,
-  workerTaskTimeoutWarnings: taskTimeouts,
-  workerTaskNotFound: taskNotFound,
+  workerTaskTimeoutWarnings: workerSaid.taskTimeouts,
+  workerTaskNotFound: workerSaid.taskNotFound,
+  loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
   worker: Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('WORKER_'))),
 };
 console.log(JSON.stringify(result, null, 2));

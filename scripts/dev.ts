@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { createDatabase } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { loadEnv } from '../infra/env.js';
 import { dataDir, removeRuntimeInfo, writeRuntimeInfo } from '../infra/runtime.js';
 import { PROJECT_ROOT, temporalCliPath } from '../infra/tools.js';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../workflows/contract.js';
@@ -51,7 +52,7 @@ export function formatLogLine(line: string): string {
 }
 
 export function say(name: string, message: string): void {
-  process.stdout.write(`${paint(PREFIX_COLORS[name] ?? 0, `[${name}]`.padEnd(11))}${message}\n`);
+  process.stdout.write(`${paint(PREFIX_COLORS[name.replace(/-\d+$/, '')] ?? 0, `[${name}]`.padEnd(11))}${message}\n`);
 }
 
 export interface ManagedProcess {
@@ -298,6 +299,7 @@ async function main(): Promise<void> {
   const env = process.env;
   const apiPort = Number(env.PORT ?? 3000);
   const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
+  const workerProcesses = loadEnv(env).WORKER_PROCESSES;
   const temporalPort = Number(env.TEMPORAL_DEV_PORT ?? 7233);
   const uiPort = Number(env.TEMPORAL_UI_PORT ?? 8233);
   const pgPort = Number(env.PGLITE_PORT ?? DEFAULT_EMBEDDED_PORT);
@@ -381,14 +383,16 @@ async function main(): Promise<void> {
     }
 
     const childEnv = { ...env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: namespace, PORT: String(apiPort) };
-    apps.push(startTypeScript('worker', 'worker/main.ts', childEnv), startTypeScript('api', 'api/main.ts', childEnv));
+    // Several worker processes share the task queue, so workflow code runs on more cores than one process's threads.
+    const workers = Array.from({ length: workerProcesses }, (_, i) => startTypeScript(workerProcesses > 1 ? `worker-${i + 1}` : 'worker', 'worker/main.ts', childEnv));
+    const api = startTypeScript('api', 'api/main.ts', childEnv);
+    apps.push(...workers, api);
     for (const managed of [...infrastructure, ...apps]) {
       void managed.exited.then((code) => {
         if (!shuttingDown) void shutdown(1, `${managed.name} exited unexpectedly (${code})`);
       });
     }
 
-    const api = apps[1]!;
     await waitFor(`the API on port ${apiPort}`, async () => (await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok, api, 120_000);
     const demo = options.demo ? await startDemoFleet(databaseUrl, apiPort) : undefined;
     if (demo) {

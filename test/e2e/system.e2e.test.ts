@@ -1,17 +1,20 @@
 // The README's start command for real: scripts/dev.ts (what `npm start` runs) on free ports with a
 // temporary data folder brings up the Temporal dev server + UI, embedded Postgres, migrations, the
 // worker and the API. A three-stop trip is pushed through the real listener, the whole system is
-// stopped and started again mid-trip, and the shipment carries on to DELIVERED.
+// stopped and started again mid-trip, and the shipment carries on to DELIVERED; two worker processes
+// (WORKER_PROCESSES) share the task queue.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyFixes, initialTrackingState } from '../../domain/milestones.js';
 import type { StopPlan } from '../../domain/types.js';
 import { PROJECT_ROOT } from '../../infra/tools.js';
+import { SHIPMENT_TASK_QUEUE } from '../../workflows/contract.js';
 import { generateTrip } from '../support/trip.js';
 import { callJson, eventually } from '../support/http.js';
 import { freeSystemPorts, startSystem, stopSystem, type RunningSystem, type SystemPorts } from '../support/system.js';
@@ -22,10 +25,13 @@ const STOPS: StopPlan[] = [
   { sequence: 3, type: 'delivery', name: 'Saint-Priest store', location: { lat: 45.6956, lon: 4.9436 }, geofenceRadiusM: 250 },
 ];
 
+// CommonJS module: its namespace comes through the default export under ESM.
+const { temporal } = proto;
+
 const dataDir = mkdtempSync(join(tmpdir(), 'retrack-e2e-'));
 let ports: SystemPorts;
 let system: RunningSystem | undefined;
-const startOurSystem = () => startSystem(ports, dataDir, { env: { DELIVERY_GRACE_MINUTES: '60' } });
+const startOurSystem = () => startSystem(ports, dataDir, { env: { DELIVERY_GRACE_MINUTES: '60', WORKER_PROCESSES: '2' } });
 
 const api = (path: string) => `http://127.0.0.1:${ports.api}${path}`;
 const call = (method: string, path: string, key: string, body?: unknown) => callJson(api(''), method, path, key, body);
@@ -71,6 +77,21 @@ afterAll(async () => {
 });
 
 describe('npm start, end to end', () => {
+  it('runs WORKER_PROCESSES workers on the shipment task queue', async () => {
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+    try {
+      const pollers = await eventually(
+        'both workers polling',
+        async () =>
+          (await connection.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: SHIPMENT_TASK_QUEUE }, taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW })).pollers ?? [],
+        (found) => new Set(found.map((poller) => poller.identity)).size >= 2,
+      );
+      expect(new Set(pollers.map((poller) => poller.identity)).size).toBe(2);
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('tracks a three-stop trip through a full stop and restart of the system', async () => {
     const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
     expect(ui.status).toBe(200);

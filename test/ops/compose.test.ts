@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadEnv, type Env } from '../../infra/env.js';
 import { PROJECT_ROOT, temporalCliPath } from '../../infra/tools.js';
 import { freePort, startTemporalDevServer } from '../../scripts/dev.js';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../workflows/contract.js';
@@ -24,6 +25,7 @@ interface Service {
   profiles?: string[];
   ports?: string[];
   restart?: string;
+  deploy?: { replicas?: number | string };
 }
 interface ComposeFile {
   name?: string;
@@ -123,6 +125,16 @@ describe('docker-compose.yml', () => {
     expect(interpolate(services.simulator!.environment!.SIM_API_URL!)).toBe('http://api:3000');
     const postgres = services.postgres!.environment!;
     expect(postgres.POSTGRES_DB).toBe('retrack');
+  });
+
+  it('scales the workers and sizes the Temporal cluster from the environment', () => {
+    expect(Number(interpolate(String(services.worker!.deploy?.replicas)))).toBeGreaterThanOrEqual(2);
+    // Replicas must not claim a fixed port or name: compose would refuse to start the second.
+    expect(services.worker!.ports).toBeUndefined();
+    expect(Number(interpolate(services.temporal!.environment!.NUM_HISTORY_SHARDS!))).toBeGreaterThanOrEqual(16);
+    const tuning = Object.keys(services.worker!.environment ?? {}).filter((key) => key.startsWith('WORKER_'));
+    const parsed = loadEnv(Object.fromEntries(Object.entries(services.worker!.environment!).map(([key, value]) => [key, interpolate(String(value))])));
+    for (const key of tuning) expect(parsed[key as keyof Env], key).toBe(Number(interpolate(services.worker!.environment![key]!)));
   });
 
   it('has healthchecks on the long-running services others wait for', () => {
