@@ -1,91 +1,53 @@
-// One long-lived workflow per shipment. Wiring only: wake-ups and Updates in, fixes read from the
-// store, decisions from domain/shipment/decide.ts, writes and ETAs beside the loop
-// (shipment-effects.ts), continue-as-new long before replay gets expensive.
+// One long-lived workflow per shipment. Wiring only: wake-ups in, fixes read from the store and
+// decided (shipment-fixes.ts, domain/shipment/decide.ts), Updates (shipment-updates.ts), writes and
+// ETAs beside the loop (shipment-effects.ts), one timer for every deadline (alarm.ts), and
+// continue-as-new long before replay gets expensive.
 //
 // Why fixes are read rather than signalled: a wake-up says "stored up to sequence N" and carries
 // nothing else, so any number of requests share one, and what the workflow decides on is the
 // load's result in history, whatever the grouping of signals into workflow tasks.
 import {
-  ActivityFailure,
   allHandlersFinished,
-  ApplicationFailure,
   condition,
   continueAsNew,
   log,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ShipmentActivities } from '../activities/index.js';
 import { createAnomalyContext, openAnomalyTypes, nextAnomalyDeadline } from '../domain/anomalies/index.js';
-import { decodeFixes } from '../domain/fix-codec.js';
 import { toIso } from '../domain/fixes.js';
 import { resolveGeofenceConfig } from '../domain/milestones.js';
 import {
   buildDecisionContext,
-  decideCancellation,
   decideDeadlines,
   decideEta,
-  decideFixes,
-  decideManualMilestone,
-  decideProofOfDelivery,
-  decideRerun,
-  deliveryEventTimeline,
   etaRequested,
-  manualMilestoneProblem,
   type Decision,
 } from '../domain/shipment/decide.js';
-import { MAX_REREAD_FIXES } from '../domain/shipment/reevaluation.js';
 import { isClosed } from '../domain/shipment/rules.js';
 import { DEFAULT_ETA_INTERVAL_MIN } from '../domain/eta/schedule.js';
-import type { Fix, ShipmentView } from '../domain/types.js';
+import type { ShipmentView } from '../domain/types.js';
 import {
-  ASSIGNMENT_FAILURES,
-  cancelShipmentUpdate,
   DEFAULT_WORKFLOW_SETTINGS,
-  DELIVERY_EVENT_REFUSED,
   fixesReceivedSignal,
   fixesStoredSignal,
-  recordDeliveryEventUpdate,
-  CANCEL_FAILURES,
   shipmentStateQuery,
-  updateAssignmentUpdate,
-  type AssignmentChange,
-  type CancelRequest,
-  type DeliveryEvent,
   type ShipmentWorkflowInput,
   type ShipmentWorkflowSettings,
 } from './contract.js';
 import { createAlarm } from './alarm.js';
+import { createFixReader } from './shipment-fixes.js';
+import { registerShipmentUpdates } from './shipment-updates.js';
 import { createEtaRequester, createProjectionWriter } from './shipment-effects.js';
-import { currentAssignment, describeShipment, nextEta, restoreShipmentState, searchAttributePairs, shipmentView, stopEta, type ShipmentShape } from './shipment-state.js';
+import { describeShipment, nextEta, restoreShipmentState, searchAttributePairs, shipmentView, stopEta, type ShipmentShape } from './shipment-state.js';
 import { shipmentWorkflowV1 } from './v1/shipment.js';
-import { mergeAssignment, validateAssignmentChange } from './assignment.js';
 
 /** Histories without this marker were written by v1: they replay (and hand over) on v1's code. */
 export const V2_PATCH = 'v2-fixes-from-store';
 
-const { loadShipmentFixes, rereadShipmentFixes } = proxyLocalActivities<ShipmentActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '2 seconds', maximumAttempts: 5 },
-});
-
-// The assignment Update waits for this write, so it is bounded well inside the API's deadline.
-const { persistAssignment } = proxyActivities<ShipmentActivities>({
-  startToCloseTimeout: '5 seconds',
-  scheduleToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '2 seconds', nonRetryableErrorTypes: [ASSIGNMENT_FAILURES.unknownFleetReference] },
-});
-
-const LOAD_LIMIT = 500;
-/** After a failed load, the loop tries again this much later (Updates and timers carry on meanwhile). */
-const LOAD_RETRY_MS = 15_000;
-/** Updates answer once their change is persisted, or after this long with the change decided anyway. */
-const UPDATE_WRITE_WAIT = '5 seconds';
 /** The projection's last_position follows the truck at most this often in fix time (milestones always write it). */
 const POSITION_PERSIST_INTERVAL_MS = 5 * 60_000;
 const DEFAULT_ETA_CHANGE_MIN = 10;
@@ -106,13 +68,10 @@ async function trackShipment(input: ShipmentWorkflowInput): Promise<ShipmentView
   const state = restoreShipmentState(input.carried, plan, new Date(Date.now()).toISOString());
   state.runs += 1;
   let signalsThisRun = 0;
-  let loadRetryAtMs: number | undefined;
   let published = '';
-  let assignmentInFlight = false;
   const nowIso = (): string => new Date(Date.now()).toISOString();
   const view = (): ShipmentView => shipmentView(state, shape);
   const closed = (): boolean => isClosed(state.decisions.rules);
-  const lastStopSequence = Math.max(...plan.stops.map((stop) => stop.sequence));
 
   /** Fix-time now: the latest fix plus the workflow time since it was decided (workflow time before any). */
   const fixNowMs = (): number => (state.fixClock ? Date.parse(state.fixClock.fixAt) + (Date.now() - Date.parse(state.fixClock.workflowAt)) : Date.now());
@@ -192,35 +151,7 @@ async function trackShipment(input: ShipmentWorkflowInput): Promise<ShipmentView
     writer.request();
   }
 
-  /** A batch of fixes decided; late ones re-run everything after their checkpoint from the store. */
-  async function decideBatch(fixes: Fix[]): Promise<void> {
-    const decision = decideFixes(state.decisions, fixes, ctx);
-    apply(decision);
-    if (!decision.rewindFrom) return;
-    const from = decision.rewindFrom;
-    const read = await rereadShipmentFixes({ tenantId: plan.tenantId, shipmentId: plan.shipmentId, after: from.at, maxSeq: state.ingest.loadedSeq ?? Number.MAX_SAFE_INTEGER, limit: MAX_REREAD_FIXES + LOAD_LIMIT });
-    const stored = decodeFixes(read.fixes);
-    const times = new Set(stored.map((fix) => fix.recordedAt));
-    apply(decideRerun(state.decisions, from, [...stored, ...fixes.filter((fix) => !times.has(fix.recordedAt))], toIso(fixNowMs()), ctx));
-    log.info('late fixes re-evaluated', { from: from.at ?? 'start', fixes: stored.length, truncated: read.truncated });
-  }
-
-  /** Reads and decides every stored fix after the mark; a failing store leaves the rest for later. */
-  async function ingestStored(): Promise<void> {
-    try {
-      for (let more = true; more; ) {
-        const load = await loadShipmentFixes({ tenantId: plan.tenantId, shipmentId: plan.shipmentId, afterSeq: state.ingest.loadedSeq, limit: LOAD_LIMIT });
-        state.ingest.loadedSeq = load.upToSeq;
-        more = load.more;
-        const fixes = decodeFixes(load.fixes);
-        if (fixes.length > 0) await decideBatch(fixes);
-      }
-      loadRetryAtMs = undefined;
-    } catch (error) {
-      loadRetryAtMs = Date.now() + LOAD_RETRY_MS;
-      log.error('could not read stored fixes; trying again later', { error: error instanceof Error ? error.message : String(error) });
-    }
-  }
+  const fixReader = createFixReader({ state, plan, ctx, apply, fixNowMs });
 
   const wakeupPending = (): boolean => state.ingest.loadedSeq === undefined || state.ingest.signalledSeq > state.ingest.loadedSeq;
   const anomalyDue = (): boolean => (anomalyDeadlineMs() ?? Number.POSITIVE_INFINITY) <= Date.now();
@@ -237,23 +168,9 @@ async function trackShipment(input: ShipmentWorkflowInput): Promise<ShipmentView
       state.graceEndsAt === undefined ? undefined : Date.parse(state.graceEndsAt),
       closed() ? undefined : anomalyDeadlineMs(),
       needsWrite() ? writer.retryAtMs() : undefined,
-      loadRetryAtMs,
+      fixReader.retryAtMs(),
     ].filter((ms): ms is number => ms !== undefined);
     return deadlines.length === 0 ? undefined : Math.min(...deadlines);
-  }
-
-  function rejectIfDelivered(): void {
-    if (state.decisions.rules.tracking.status === 'DELIVERED') {
-      throw ApplicationFailure.nonRetryable(`shipment ${plan.reference} was delivered and can no longer be cancelled`, CANCEL_FAILURES.alreadyDelivered);
-    }
-  }
-
-  /** Answers an Update once its change is persisted, or after a short wait with it decided anyway. */
-  async function answerAfterWrite(): Promise<ShipmentView> {
-    const change = writer.change();
-    writer.request();
-    await condition(() => writer.persisted(change), UPDATE_WRITE_WAIT);
-    return view();
   }
 
   setHandler(fixesStoredSignal, (wakeup) => {
@@ -268,112 +185,7 @@ async function trackShipment(input: ShipmentWorkflowInput): Promise<ShipmentView
 
   setHandler(shipmentStateQuery, view);
 
-  setHandler(
-    cancelShipmentUpdate,
-    async (request: CancelRequest) => {
-      if (state.decisions.rules.tracking.status !== 'CANCELLED') {
-        rejectIfDelivered();
-        const at = nowIso();
-        state.cancellation = { reason: request.reason, at, actor: request.actor };
-        apply(decideCancellation(state.decisions, at, toIso(fixNowMs()), { reason: request.reason, actor: request.actor }, ctx));
-        log.info('shipment cancelled', { reason: request.reason, actor: request.actor });
-      }
-      return answerAfterWrite();
-    },
-    {
-      validator: (request: CancelRequest) => {
-        if (typeof request?.reason !== 'string' || request.reason.trim() === '') {
-          throw ApplicationFailure.nonRetryable('a cancellation needs a non-empty reason', CANCEL_FAILURES.invalid);
-        }
-        rejectIfDelivered();
-      },
-    },
-  );
-
-  const deliveryStop = (event: DeliveryEvent): number | undefined => event.stopSequence ?? (event.type === 'PROOF_OF_DELIVERY' ? lastStopSequence : undefined);
-
-  /** Why the shipment cannot take this delivery event now, or undefined when it can. */
-  function deliveryEventRefusal(event: DeliveryEvent): string | undefined {
-    if (state.decisions.rules.tracking.status === 'CANCELLED') return `shipment ${plan.reference} is cancelled`;
-    const stopSequence = deliveryStop(event);
-    if (stopSequence !== undefined && !shape.stops.has(stopSequence)) return `the shipment has no stop ${stopSequence}`;
-    if (event.type === 'MANUAL_ARRIVAL' || event.type === 'MANUAL_DEPARTURE') {
-      if (stopSequence === undefined) return 'a manual arrival or departure names its stop';
-      return manualMilestoneProblem(state.decisions, event.type === 'MANUAL_ARRIVAL' ? 'ARRIVED' : 'DEPARTED', stopSequence, ctx);
-    }
-    return undefined;
-  }
-
-  const recorded = (event: DeliveryEvent): boolean => state.deliveryEventIds.includes(event.eventId);
-
-  function refuseDeliveryEventIfInvalid(event: DeliveryEvent): void {
-    const refusal = deliveryEventRefusal(event);
-    if (refusal !== undefined) throw ApplicationFailure.nonRetryable(refusal, DELIVERY_EVENT_REFUSED);
-  }
-
-  setHandler(
-    recordDeliveryEventUpdate,
-    async (event: DeliveryEvent) => {
-      if (!recorded(event)) {
-        refuseDeliveryEventIfInvalid(event);
-        const stopSequence = deliveryStop(event);
-        const { eventId, type, at, stopSequence: _stop, actor, ...details } = event;
-        state.deliveryEventIds.push(eventId);
-        apply({ state: state.decisions, events: [deliveryEventTimeline({ eventId, type, at, actor, details }, stopSequence === undefined ? undefined : shape.stops.get(stopSequence))] });
-        if (stopSequence !== undefined && (type === 'MANUAL_ARRIVAL' || type === 'MANUAL_DEPARTURE')) {
-          apply(decideManualMilestone(state.decisions, type === 'MANUAL_ARRIVAL' ? 'ARRIVED' : 'DEPARTED', stopSequence, at, ctx));
-        }
-        if (type === 'PROOF_OF_DELIVERY' && stopSequence === lastStopSequence) apply(decideProofOfDelivery(state.decisions, at, ctx));
-        log.info('delivery event recorded', { eventId, type, stopSequence, actor });
-      }
-      return answerAfterWrite();
-    },
-    { validator: (event: DeliveryEvent) => (recorded(event) ? undefined : refuseDeliveryEventIfInvalid(event)) },
-  );
-
-  function rejectAssignmentIfClosed(): void {
-    if (closed()) {
-      throw ApplicationFailure.nonRetryable(`shipment ${plan.reference} is ${state.decisions.rules.tracking.status} and can no longer be reassigned`, ASSIGNMENT_FAILURES.closed);
-    }
-  }
-
-  setHandler(
-    updateAssignmentUpdate,
-    async (change: AssignmentChange) => {
-      // One change at a time, so the projection receives them in the order the workflow applies them.
-      await condition(() => !assignmentInFlight);
-      assignmentInFlight = true;
-      try {
-        rejectAssignmentIfClosed();
-        const previous = currentAssignment(state, plan);
-        const next = mergeAssignment(previous, change);
-        const ordinal = state.assignmentChanges + 1;
-        try {
-          await persistAssignment({ tenantId: plan.tenantId, shipmentId: plan.shipmentId, assignment: next, previous, eventKey: `ASSIGNMENT:${ordinal}`, occurredAt: nowIso(), actor: change.actor });
-        } catch (error) {
-          // Surface the activity's business failure (an unknown fleet id) as the Update's own.
-          if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) {
-            throw ApplicationFailure.nonRetryable(error.cause.message, error.cause.type, ...(error.cause.details ?? []));
-          }
-          throw error;
-        }
-        state.assignment = next;
-        state.assignmentChanges = ordinal;
-        state.updatedAt = nowIso();
-        log.info('assignment changed', { ordinal, actor: change.actor });
-        publish();
-        return view();
-      } finally {
-        assignmentInFlight = false;
-      }
-    },
-    {
-      validator: (change: AssignmentChange) => {
-        validateAssignmentChange(change);
-        rejectAssignmentIfClosed();
-      },
-    },
-  );
+  registerShipmentUpdates({ state, shape, ctx, writer, apply, publish, view, nowIso, fixNowMs });
 
   publish();
   writer.request();
@@ -387,8 +199,8 @@ async function trackShipment(input: ShipmentWorkflowInput): Promise<ShipmentView
 
     // Fixes sent inside signals came first; a deadline passing reads the store before it opens
     // anything: a fix stored but not yet announced may end it.
-    if (state.ingest.legacyQueue.length > 0) await decideBatch(state.ingest.legacyQueue.splice(0));
-    if (wakeupPending() || anomalyDue() || (loadRetryAtMs !== undefined && loadRetryAtMs <= Date.now())) await ingestStored();
+    if (state.ingest.legacyQueue.length > 0) await fixReader.decideBatch(state.ingest.legacyQueue.splice(0));
+    if (wakeupPending() || anomalyDue() || (fixReader.retryAtMs() ?? Number.POSITIVE_INFINITY) <= Date.now()) await fixReader.ingestStored();
     if (!closed() && anomalyDue()) apply(decideDeadlines(state.decisions, toIso(fixNowMs()), ctx));
     writer.request();
     publish();
