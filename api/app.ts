@@ -16,6 +16,7 @@ import { createFixIngest, temporalWakeup } from './fix-ingest.js';
 import { mountDocs } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { positionRoutes } from './routes/positions.js';
+import { shipmentBatchRoutes } from './routes/shipment-batches.js';
 import { shipmentRoutes } from './routes/shipments.js';
 import { shipmentEventRoutes } from './routes/shipment-events.js';
 import { assignmentRoutes } from './routes/assignments.js';
@@ -99,6 +100,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.route('/', healthRoutes(routeDeps));
   app.route('/', shipmentRoutes(routeDeps));
+  app.route('/', shipmentBatchRoutes(routeDeps));
   app.route('/', shipmentEventRoutes(routeDeps));
   app.route('/', assignmentRoutes(routeDeps));
   app.route('/', positionRoutes(routeDeps));

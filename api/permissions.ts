@@ -21,6 +21,7 @@ const ADMIN = ['admin'] as const;
 
 export const ROUTE_ROLES: Readonly<Record<string, readonly ApiKeyRole[]>> = {
   'POST /v1/shipments': WRITERS,
+  'POST /v1/shipment-batches': WRITERS,
   'GET /v1/shipments': READERS,
   'GET /v1/shipments/{id}': READERS,
   'GET /v1/shipments/{id}/timeline': READERS,

@@ -365,6 +365,32 @@ export const ProblemSchema = z
   })
   .openapi('Problem');
 
+/** At most this many shipments per batch: a morning plan arrives in a few requests, each answered well inside a proxy's timeout. */
+export const MAX_SHIPMENT_BATCH = 200;
+
+export const CreateShipmentBatchSchema = z
+  .strictObject({
+    shipments: z.array(CreateShipmentSchema).min(1, 'a batch holds at least one shipment').max(MAX_SHIPMENT_BATCH, `a batch holds at most ${MAX_SHIPMENT_BATCH} shipments`),
+  })
+  .openapi('CreateShipmentBatch');
+
+export const ShipmentBatchResultSchema = z
+  .object({
+    results: z.array(
+      z.object({
+        reference: z.string(),
+        /** What a single create would have answered: 201, 200 (an identical repeat), 409, 422 or 503. */
+        status: z.number().int(),
+        shipment: ShipmentViewSchema.optional(),
+        problem: ProblemSchema.optional(),
+      }),
+    ),
+    created: z.number().int(),
+    existing: z.number().int(),
+    failed: z.number().int(),
+  })
+  .openapi('ShipmentBatchResult');
+
 export const HealthSchema = z.object({ status: z.literal('ok') }).openapi('Health');
 export const ReadySchema = z
   .object({ status: z.literal('ok'), checks: z.object({ postgres: z.string(), temporal: z.string() }) })

@@ -30,7 +30,7 @@ const envSchema = z.object({
    * one needs no replay), workflow tasks run at once, and the threads that run workflow code.
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(2_000),
-  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS must be at least 2').default(40),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS must be at least 2').default(8),
   WORKER_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(16).default(2),
   /** Worker processes `npm start` runs (compose scales the `worker` service instead). */
   WORKER_PROCESSES: z.coerce.number().int().min(1, 'WORKER_PROCESSES must be at least 1').max(32).default(1),

@@ -94,6 +94,7 @@ const fleetIdOf = (tenant: Tenant, kind: FleetKind) => tenant.fleet[`${kind}Id` 
 const ROWS: Row[] = [
   { method: 'POST', path: '/v1/shipments', allowed: WRITERS, success: 201, request: async () => ({ path: '/v1/shipments', body: shipmentBody() }) },
   { method: 'GET', path: '/v1/shipments', allowed: READERS, success: 200, request: async () => ({ path: '/v1/shipments' }) },
+  { method: 'POST', path: '/v1/shipment-batches', allowed: WRITERS, success: 200, request: async () => ({ path: '/v1/shipment-batches', body: { shipments: [shipmentBody(), shipmentBody()] } }) },
   ...(['', '/timeline', '/track', '/positions', '/map', '/eta-history', '/stream'] as const).map(
     (suffix): Row => ({
       method: 'GET',

@@ -22,6 +22,52 @@ async function create(key = h.acme.keys.dispatcher, body: Record<string, unknown
   return res.body;
 }
 
+describe('POST /v1/shipment-batches', () => {
+  it('creates each shipment as a single create would, in order, with its own workflow and outcome', async () => {
+    const existing = await create();
+    const fresh = [shipmentBody(), shipmentBody({ carrierId: h.acme.fleet.carrierId })];
+    const conflicting = shipmentBody({ reference: existing.reference, thresholds: { signalLossMin: 45 } });
+    const unknownFleet = shipmentBody({ carrierId: '00000000-0000-4000-8000-000000000001' });
+    const res = await h.call('POST', '/v1/shipment-batches', h.acme.keys.dispatcher, {
+      shipments: [fresh[0], conflicting, fresh[1], unknownFleet],
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.results.map((r: { reference: string; status: number }) => [r.reference, r.status])).toEqual([
+      [fresh[0]!.reference, 201],
+      [existing.reference, 409],
+      [fresh[1]!.reference, 201],
+      [unknownFleet.reference, 422],
+    ]);
+    expect(res.body).toMatchObject({ created: 2, existing: 0, failed: 2 });
+    expect(res.body.results[1].problem).toMatchObject({ status: 409, instance: '/v1/shipment-batches#/shipments/1' });
+    expect(res.body.results[1].shipment).toBeUndefined();
+    for (const i of [0, 2]) {
+      const description = await h.client.workflow.getHandle(res.body.results[i].shipment.workflowId).describe();
+      expect(description.status.name).toBe('RUNNING');
+      expect(description.typedSearchAttributes.get(searchAttributes.shipmentReference)).toBe(fresh[i / 2]!.reference);
+    }
+    // The identical batch again: nothing new, the same shipments.
+    const repeat = await h.call('POST', '/v1/shipment-batches', h.acme.keys.admin, { shipments: [fresh[0], fresh[1]] });
+    expect(repeat.body).toMatchObject({ created: 0, existing: 2, failed: 0 });
+    expect(repeat.body.results.map((r: { shipment: { id: string } }) => r.shipment.id)).toEqual([res.body.results[0].shipment.id, res.body.results[2].shipment.id]);
+    const rows = await h.database.db.selectFrom('shipments').select('id').where('reference', 'in', fresh.map((f) => f.reference)).execute();
+    expect(rows).toHaveLength(2);
+  });
+
+  it('refuses an empty or oversized batch and names the bad shipment field', async () => {
+    const empty = await h.call('POST', '/v1/shipment-batches', h.acme.keys.dispatcher, { shipments: [] });
+    expect(empty.status).toBe(400);
+    const tooMany = await h.call('POST', '/v1/shipment-batches', h.acme.keys.dispatcher, { shipments: Array.from({ length: 201 }, () => shipmentBody()) });
+    expect(tooMany.status).toBe(400);
+    const valid = shipmentBody();
+    const bad = await h.call('POST', '/v1/shipment-batches', h.acme.keys.dispatcher, { shipments: [valid, shipmentBody({ stops: [] })] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { field: string }) => e.field)).toContain('shipments[1].stops');
+    // A refused batch stores nothing, not even its valid shipments.
+    expect(await h.database.db.selectFrom('shipments').select('id').where('reference', '=', valid.reference).execute()).toHaveLength(0);
+  });
+});
+
 describe('POST /v1/shipments', () => {
   it('stores the shipment with numbered stops and starts its workflow with search attributes and a summary', async () => {
     const body = shipmentBody({ carrierId: h.acme.fleet.carrierId, deviceId: h.acme.fleet.deviceId });
