@@ -32,6 +32,7 @@ import { shareLinkRoutes } from './routes/share-links.js';
 import { shipmentMapRoutes } from './routes/shipment-map.js';
 import { shipmentOverviewRoutes } from './routes/shipment-overview.js';
 import { shipmentStreamRoutes } from './routes/shipment-stream.js';
+import { eventRoutes } from './routes/events.js';
 import { isPublicOperation } from './permissions.js';
 import { createConsoleSessions } from './sessions.js';
 import { createShipmentStreamHub } from './shipment-stream-hub.js';
@@ -114,6 +115,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/', shipmentMapRoutes(routeDeps));
   app.route('/', shipmentOverviewRoutes(routeDeps));
   app.route('/', shareLinkRoutes(routeDeps));
+  app.route('/', eventRoutes(routeDeps));
   app.route('/', consoleRoutes(routeDeps, sessions));
   mountDocs(app);
 

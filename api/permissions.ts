@@ -71,6 +71,9 @@ export const ROUTE_ROLES: Readonly<Record<string, readonly ApiKeyRole[]>> = {
   'POST /v1/shipments/{id}/share-links': WRITERS,
   'GET /v1/shipments/{id}/share-links': WRITERS,
   'DELETE /v1/shipments/{id}/share-links/{linkId}': WRITERS,
+
+  'GET /v1/events': READERS,
+  'GET /v1/events/stream': READERS,
 };
 
 /**

@@ -2,6 +2,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { AppEnv } from '../context.js';
+import { registerEventWebhooks } from '../event-catalogue.js';
 
 export function mountDocs(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -10,6 +11,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
     bearerFormat: 'rtk_<keyId>_<secret>',
     description: 'An API key issued with `npm run admin -- create-api-key`; send it as `Authorization: Bearer <key>`.',
   });
+  registerEventWebhooks(app.openAPIRegistry);
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

@@ -217,6 +217,8 @@ const ROWS: Row[] = [
   { method: 'GET', path: '/v1/sessions/current', allowed: READERS, success: 200, request: async () => ({ path: '/v1/sessions/current' }) },
   { method: 'DELETE', path: '/v1/sessions/current', allowed: READERS, success: 204, request: async () => ({ path: '/v1/sessions/current' }) },
   { method: 'GET', path: '/v1/shipment-overview', allowed: READERS, success: 200, request: async () => ({ path: '/v1/shipment-overview' }) },
+  { method: 'GET', path: '/v1/events', allowed: READERS, success: 200, request: async () => ({ path: '/v1/events' }) },
+  { method: 'GET', path: '/v1/events/stream', allowed: READERS, success: 200, stream: true, request: async () => ({ path: '/v1/events/stream' }) },
   {
     method: 'POST',
     path: '/v1/shipments/{id}/share-links',
