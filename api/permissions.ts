@@ -74,6 +74,15 @@ export const ROUTE_ROLES: Readonly<Record<string, readonly ApiKeyRole[]>> = {
 
   'GET /v1/events': READERS,
   'GET /v1/events/stream': READERS,
+  'POST /v1/webhook-endpoints': ADMIN,
+  'GET /v1/webhook-endpoints': ADMIN,
+  'GET /v1/webhook-endpoints/{id}': ADMIN,
+  'PATCH /v1/webhook-endpoints/{id}': ADMIN,
+  'DELETE /v1/webhook-endpoints/{id}': ADMIN,
+  'POST /v1/webhook-endpoints/{id}/rotate-secret': ADMIN,
+  'POST /v1/webhook-endpoints/{id}/test': ADMIN,
+  'GET /v1/webhook-endpoints/{id}/attempts': ADMIN,
+  'POST /v1/webhook-endpoints/{id}/replay': ADMIN,
 };
 
 /**
