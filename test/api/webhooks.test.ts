@@ -78,7 +78,7 @@ describe('webhook endpoints', () => {
     expect(JSON.stringify(list.body)).not.toContain(created.secret);
     expect(JSON.stringify(got.body)).not.toContain(created.secret);
 
-    for (const [url, message] of [
+    const refused: [string, string][] = [
       ['http://hooks.example.com/x', 'https'],
       ['https://10.1.2.3/x', 'private'],
       ['https://169.254.169.254/latest/meta-data', 'private'],
@@ -86,7 +86,8 @@ describe('webhook endpoints', () => {
       ['https://localhost/x', 'resolves to a private'],
       ['https://user:pw@hooks.example.com/x', 'credentials'],
       ['not a url', 'absolute URL'],
-    ]) {
+    ];
+    for (const [url, message] of refused) {
       const res = await h.call('POST', '/v1/webhook-endpoints', h.acme.keys.admin, { url });
       expect(res.status, url).toBe(400);
       expect(res.body.errors).toEqual([expect.objectContaining({ field: 'url', message: expect.stringContaining(message) })]);
