@@ -92,7 +92,12 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     webhooks: {
       taskQueue: env.TEMPORAL_WEBHOOK_TASK_QUEUE,
       http: { ...DEFAULT_WEBHOOK_HTTP_POLICY, allowedHosts: env.WEBHOOK_ALLOWED_HOSTS },
-      delivery: { ...DEFAULT_WEBHOOK_DELIVERY_SETTINGS, retryWindowMs: env.WEBHOOK_RETRY_WINDOW_HOURS * 3_600_000 },
+      delivery: {
+        ...DEFAULT_WEBHOOK_DELIVERY_SETTINGS,
+        retryWindowMs: env.WEBHOOK_RETRY_WINDOW_HOURS * 3_600_000,
+        maxBackoffMs: env.WEBHOOK_MAX_BACKOFF_SECONDS * 1000,
+        initialBackoffMs: Math.min(DEFAULT_WEBHOOK_DELIVERY_SETTINGS.initialBackoffMs, env.WEBHOOK_MAX_BACKOFF_SECONDS * 1000),
+      },
     },
   };
 }

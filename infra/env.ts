@@ -45,6 +45,8 @@ const envSchema = z.object({
     .transform((value) => value.split(',').map((host) => host.trim().toLowerCase()).filter((host) => host.length > 0)),
   /** How long one event may keep failing before its endpoint is disabled. */
   WEBHOOK_RETRY_WINDOW_HOURS: z.coerce.number().positive('WEBHOOK_RETRY_WINDOW_HOURS must be above 0').default(72),
+  /** The longest wait between two attempts of a failing event (the back-off doubles from 5 s up to this). */
+  WEBHOOK_MAX_BACKOFF_SECONDS: z.coerce.number().min(1).default(3600),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -26,6 +26,9 @@ export interface WebhookReceiver {
   respond: (request: ReceivedWebhook, index: number) => number | Promise<number>;
   /** Events the receiver acknowledged, once per webhook-id, in first-acknowledged order. */
   acknowledged(): any[];
+  /** Stops listening (connections are refused) until `up()` listens on the same port again. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,6 +43,8 @@ export async function startWebhookReceiver(path = '/hooks'): Promise<WebhookRece
       const seen = new Set<string>();
       return this.received.filter((r) => r.answered >= 200 && r.answered < 300 && !seen.has(r.webhookId) && seen.add(r.webhookId)).map((r) => r.body);
     },
+    down: async () => undefined,
+    up: async () => undefined,
     close: async () => undefined,
   };
   const server = createServer((req, res) => {
@@ -65,12 +70,17 @@ export async function startWebhookReceiver(path = '/hooks'): Promise<WebhookRece
       });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
-  receiver.close = () =>
-    new Promise((resolve) => {
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const stop = () =>
+    new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
     });
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  receiver.url = `http://127.0.0.1:${port}${path}`;
+  receiver.down = stop;
+  receiver.up = () => listen(port);
+  receiver.close = () => (server.listening ? stop() : Promise.resolve());
   return receiver;
 }
