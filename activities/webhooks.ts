@@ -7,7 +7,7 @@ import { advanceWebhookCursor, disableWebhookEndpoint, findWebhookEndpoint, reco
 import type { Database, WebhookAttemptRow, WebhookEndpointRow } from '../db/schema.js';
 import { isEventType, type CatalogueEvent, type EventType } from '../domain/events/catalogue.js';
 import type { Logger } from '../infra/logger.js';
-import { DEFAULT_WEBHOOK_HTTP_POLICY, sendWebhook, type WebhookHttpPolicy, type WebhookResult } from '../infra/webhook-http.js';
+import { createWebhookAgents, DEFAULT_WEBHOOK_HTTP_POLICY, sendWebhook, type WebhookAgents, type WebhookHttpPolicy, type WebhookResult } from '../infra/webhook-http.js';
 import type { DeliveryRequest, DeliveryStep } from '../workflows/webhook-contract.js';
 
 export interface WebhookActivitySettings {
@@ -26,8 +26,9 @@ export async function deliverToEndpoint(
   endpoint: WebhookEndpointRow,
   message: { id: string; type: string; seq: string | null; body: string },
   http: WebhookHttpPolicy,
+  agents?: WebhookAgents,
 ): Promise<{ result: WebhookResult; attempt: WebhookAttemptRow | undefined }> {
-  const result = await sendWebhook(endpoint.url, { id: message.id, body: message.body }, signingSecrets(endpoint), http);
+  const result = await sendWebhook(endpoint.url, { id: message.id, body: message.body }, signingSecrets(endpoint), http, agents);
   const attempt = await recordWebhookAttempt(db, {
     tenant_id: endpoint.tenant_id,
     endpoint_id: endpoint.id,
@@ -42,17 +43,27 @@ export async function deliverToEndpoint(
   return { result, attempt };
 }
 
-function heartbeat(): void {
+/** The running activity's context; undefined when called directly (a test, a script). */
+function activityContext(): Context | undefined {
   try {
-    Context.current().heartbeat();
+    return Context.current();
   } catch {
-    // called outside a worker (a direct call in a test)
+    return undefined;
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Heartbeats, then waits; the wait ends early when the activity is cancelled (e.g. the worker shuts down). */
+async function idle(ms: number): Promise<void> {
+  const context = activityContext();
+  context?.heartbeat();
+  await (context ? context.sleep(ms) : new Promise((resolve) => setTimeout(resolve, ms)));
+}
+
+/** Events read from the feed at once; the endpoint row is read again between batches. */
+const BATCH = 20;
 
 export function createWebhookActivities({ db, logger, settings }: { db: Kysely<Database>; logger: Logger; settings: WebhookActivitySettings }) {
+  const agents = createWebhookAgents();
   return {
     /**
      * Delivers the endpoint's events after its cursor, in feed order, until one fails, `maxPerCall`
@@ -68,23 +79,27 @@ export function createWebhookActivities({ db, logger, settings }: { db: Kysely<D
         if (!endpoint) return { kind: 'stopped', reason: 'endpoint deleted' };
         if (!endpoint.enabled) return { kind: 'stopped', reason: endpoint.disabled_reason ?? 'endpoint disabled' };
         const types = endpoint.event_types.filter(isEventType) as EventType[];
-        const [event]: CatalogueEvent[] = await readFeed(db, request.tenantId, { afterSeq: String(endpoint.cursor_seq), limit: 1, types });
-        if (!event) {
+        const events: CatalogueEvent[] = await readFeed(db, request.tenantId, { afterSeq: String(endpoint.cursor_seq), limit: BATCH, types });
+        if (events.length === 0) {
           if (delivered > 0 || Date.now() - idleSince >= request.idleWaitMs) return { kind: 'delivered', delivered };
-          heartbeat();
-          await sleep(settings.pollMs);
+          await idle(settings.pollMs);
           continue;
         }
-        const { result } = await deliverToEndpoint(db, endpoint, { id: event.id, type: event.type, seq: event.cursor, body: JSON.stringify(event) }, settings.http);
-        heartbeat();
-        if (!result.ok) {
-          log.info({ eventId: event.id, type: event.type, status: result.status, error: result.error, latencyMs: result.latencyMs }, 'webhook delivery failed');
-          return { kind: 'failed', delivered, eventId: event.id, ...(result.status !== undefined ? { status: result.status } : {}), ...(result.error ? { error: result.error } : {}) };
+        let cursor = String(endpoint.cursor_seq);
+        for (const event of events) {
+          const { result } = await deliverToEndpoint(db, endpoint, { id: event.id, type: event.type, seq: event.cursor, body: JSON.stringify(event) }, settings.http, agents);
+          activityContext()?.heartbeat();
+          if (!result.ok) {
+            log.info({ eventId: event.id, type: event.type, status: result.status, error: result.error, latencyMs: result.latencyMs }, 'webhook delivery failed');
+            return { kind: 'failed', delivered, eventId: event.id, ...(result.status !== undefined ? { status: result.status } : {}), ...(result.error ? { error: result.error } : {}) };
+          }
+          delivered += 1;
+          // Moved by someone else (a replay, an update): read the endpoint again before going on.
+          if (!(await advanceWebhookCursor(db, endpoint.id, cursor, event.cursor))) break;
+          cursor = event.cursor;
+          if (delivered >= settings.maxPerCall) return { kind: 'delivered', delivered };
         }
-        await advanceWebhookCursor(db, endpoint.id, String(endpoint.cursor_seq), event.cursor);
-        delivered += 1;
         idleSince = Date.now();
-        if (delivered >= settings.maxPerCall) return { kind: 'delivered', delivered };
       }
     },
 

@@ -4,8 +4,8 @@
 // followed (a 3xx is a failure), the response body is read up to a cap, and the attempt is
 // abandoned after the timeout. Secrets and bodies are never logged.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 
@@ -102,8 +102,18 @@ function readCapped(res: IncomingMessage, cap: number): Promise<string> {
   });
 }
 
-/** Sends one signed POST; never throws. */
-export async function sendWebhook(rawUrl: string, message: WebhookMessage, secrets: readonly string[], policy: WebhookHttpPolicy): Promise<WebhookResult> {
+/** Keep-alive connection pools: a reused socket stays connected to the address that was checked. */
+export interface WebhookAgents {
+  http: HttpAgent;
+  https: HttpsAgent;
+}
+
+export function createWebhookAgents(): WebhookAgents {
+  return { http: new HttpAgent({ keepAlive: true, maxSockets: 4 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 4 }) };
+}
+
+/** Sends one signed POST (on a fresh connection unless `agents` pool them); never throws. */
+export async function sendWebhook(rawUrl: string, message: WebhookMessage, secrets: readonly string[], policy: WebhookHttpPolicy, agents?: WebhookAgents): Promise<WebhookResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const problem = webhookUrlProblem(rawUrl, policy);
@@ -118,7 +128,9 @@ export async function sendWebhook(rawUrl: string, message: WebhookMessage, secre
     'webhook-signature': signWebhook(message, secrets, now),
     'content-length': String(Buffer.byteLength(message.body)),
   };
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const https = url.protocol === 'https:';
+  const send = https ? httpsRequest : httpRequest;
+  const agent = agents ? (https ? agents.https : agents.http) : false;
   return new Promise<WebhookResult>((resolve) => {
     let settled = false;
     const finish = (result: WebhookResult) => {
@@ -127,7 +139,7 @@ export async function sendWebhook(rawUrl: string, message: WebhookMessage, secre
       clearTimeout(timer);
       resolve(result);
     };
-    const req = send(url, { method: 'POST', headers, lookup: guardedLookup(isAllowlisted(url, policy)), agent: false }, (res) => {
+    const req = send(url, { method: 'POST', headers, lookup: guardedLookup(isAllowlisted(url, policy)), agent }, (res) => {
       void readCapped(res, policy.maxResponseBytes).then((body) => {
         const status = res.statusCode ?? 0;
         const ok = status >= 200 && status < 300;
