@@ -19,7 +19,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
       version: '1.0.0',
       description: 'Freight visibility: shipments run as Temporal workflows; fixes in, milestones and anomalies out. Errors are application/problem+json (RFC 9457).',
     },
-    tags: [{ name: 'Shipments' }, { name: 'Positions' }, { name: 'Operations' }],
+    tags: [{ name: 'Shipments' }, { name: 'Positions' }, { name: 'Events' }, { name: 'Webhooks' }, { name: 'Operations' }],
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'ReTrackLogistics API' }));
 }

@@ -10,7 +10,7 @@ import type { Database } from '../../db/schema.js';
 import { EVENT_TYPES, isEventType, type EventType } from '../../domain/events/catalogue.js';
 import type { RouteDeps } from '../context.js';
 import { secured } from '../permissions.js';
-import { validationProblem } from '../problem.js';
+import { ProblemError, validationProblem } from '../problem.js';
 import { createRouter } from '../router.js';
 import { limitParam, problemResponses, text, uuid } from '../schemas.js';
 import { EventSchema } from '../event-catalogue.js';
@@ -71,14 +71,14 @@ const streamRoute = createRoute(secured({
   tags,
   summary: "The tenant's change feed as Server-Sent Events",
   description:
-    'Each `event` carries one feed event as JSON and its cursor as `id`: reconnecting with `Last-Event-ID` (EventSource does it) or `?after=` resumes right after it. Without either the stream starts from now. New events reach the stream within about a second; a comment every 15 s keeps proxies from closing it.',
+    'Each `event` carries one feed event as JSON and its cursor as `id`: reconnecting with `Last-Event-ID` (EventSource does it) or `?after=` resumes right after it. Without either the stream starts from now. New events reach the stream within about a second; a comment every 15 s keeps proxies from closing it. Open streams are limited per key (429 beyond).',
   request: {
     query: z.object({ after: cursorText.optional().openapi({ description: 'Resume after this cursor (as `Last-Event-ID`)' }), types: typesParam, shipmentId: uuid().optional() }),
     headers: z.object({ 'last-event-id': cursorText.optional().openapi({ description: 'The id of the last event received' }) }),
   },
   responses: {
     200: { description: 'An endless text/event-stream', content: { 'text/event-stream': { schema: StreamEventSchema } } },
-    ...problemResponses(400, 401, 403),
+    ...problemResponses(400, 401, 403, 429),
   },
 }));
 
@@ -98,8 +98,10 @@ async function parseCursor(db: Kysely<Database>, tenantId: string, cursor: strin
   return cursor;
 }
 
-export function eventRoutes({ db }: RouteDeps) {
+export function eventRoutes({ db, config }: RouteDeps) {
   const router = createRouter();
+  /** Open event streams per API key in this process, bounded like the shipment streams. */
+  const openStreams = new Map<string, number>();
 
   router.openapi(feedRoute, async (c) => {
     const { tenantId } = c.get('auth');
@@ -120,6 +122,17 @@ export function eventRoutes({ db }: RouteDeps) {
     let cursor = resumeFrom === undefined ? await feedHead(db, tenantId) : await parseCursor(db, tenantId, resumeFrom, field);
     const recheckAuth = c.get('recheckAuth');
     const logger = c.get('logger').child({ tenantId });
+    const { keyId } = c.get('auth');
+    const max = config.console.maxStreamsPerKey;
+    if ((openStreams.get(keyId) ?? 0) >= max) {
+      throw new ProblemError('rateLimited', 429, `Too many open streams for this API key (at most ${max} per API process); close one first.`, { headers: { 'retry-after': '5' } });
+    }
+    openStreams.set(keyId, (openStreams.get(keyId) ?? 0) + 1);
+    const release = () => {
+      const left = (openStreams.get(keyId) ?? 1) - 1;
+      if (left > 0) openStreams.set(keyId, left);
+      else openStreams.delete(keyId);
+    };
 
     return streamSSE(c, async (stream) => {
       let open = true;
@@ -127,24 +140,28 @@ export function eventRoutes({ db }: RouteDeps) {
         open = false;
       });
       logger.info({ cursor }, 'event stream opened');
-      await stream.writeSSE({ event: 'ready', id: cursor, retry: RETRY_MS, data: JSON.stringify({ cursor }) });
-      let lastWrite = Date.now();
-      while (open) {
-        const items = await readFeed(db, tenantId, { afterSeq: cursor, limit: STREAM_BATCH, types, ...(query.shipmentId ? { shipmentId: query.shipmentId } : {}) });
-        for (const item of items) {
-          await stream.writeSSE({ event: 'event', id: item.cursor, data: JSON.stringify(item) });
-          cursor = item.cursor;
-          lastWrite = Date.now();
+      try {
+        await stream.writeSSE({ event: 'ready', id: cursor, retry: RETRY_MS, data: JSON.stringify({ cursor }) });
+        let lastWrite = Date.now();
+        while (open) {
+          const items = await readFeed(db, tenantId, { afterSeq: cursor, limit: STREAM_BATCH, types, ...(query.shipmentId ? { shipmentId: query.shipmentId } : {}) });
+          for (const item of items) {
+            await stream.writeSSE({ event: 'event', id: item.cursor, data: JSON.stringify(item) });
+            cursor = item.cursor;
+            lastWrite = Date.now();
+          }
+          if (items.length === STREAM_BATCH) continue;
+          if (Date.now() - lastWrite >= HEARTBEAT_MS) {
+            await stream.write(': keep-alive\n\n');
+            lastWrite = Date.now();
+          }
+          if (!(await recheckAuth().catch(() => true))) break;
+          await stream.sleep(STREAM_POLL_MS);
         }
-        if (items.length === STREAM_BATCH) continue;
-        if (Date.now() - lastWrite >= HEARTBEAT_MS) {
-          await stream.write(': keep-alive\n\n');
-          lastWrite = Date.now();
-        }
-        if (!(await recheckAuth().catch(() => true))) break;
-        await stream.sleep(STREAM_POLL_MS);
+      } finally {
+        release();
+        logger.info({ cursor }, 'event stream closed');
       }
-      logger.info({ cursor }, 'event stream closed');
     });
   });
 

@@ -15,7 +15,7 @@ let baseUrl: string;
 let closeServer: () => Promise<void>;
 
 beforeAll(async () => {
-  h = await startHarness({ queryTimeoutMs: 5_000 });
+  h = await startHarness({ queryTimeoutMs: 5_000, console: { maxStreamsPerKey: 2 } });
   stopWorker = await runWorker(h);
   const { server, port } = await serveApi({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' });
   baseUrl = `http://127.0.0.1:${port}`;
@@ -175,5 +175,28 @@ describe('GET /v1/events/stream', () => {
     const bad = await openSse(`${baseUrl}/v1/events/stream`, { ...headers, 'last-event-id': 'nope' });
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body!).errors).toEqual([expect.objectContaining({ field: 'Last-Event-ID' })]);
+  });
+
+  it('bounds open streams per key and frees the slot when a stream closes', async () => {
+    const headers = { authorization: `Bearer ${h.acme.keys.dispatcher}` };
+    const first = await openSse(`${baseUrl}/v1/events/stream`, headers);
+    const second = await openSse(`${baseUrl}/v1/events/stream`, headers);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const third = await openSse(`${baseUrl}/v1/events/stream`, headers);
+    expect(third.status).toBe(429);
+    expect(JSON.parse(third.body!)).toMatchObject({ status: 429 });
+    // Another key is not affected.
+    const other = await openSse(`${baseUrl}/v1/events/stream`, { authorization: `Bearer ${h.acme.keys.admin}` });
+    expect(other.status).toBe(200);
+    other.reader!.close();
+    first.reader!.close();
+    await expect
+      .poll(async () => {
+        const again = await openSse(`${baseUrl}/v1/events/stream`, headers);
+        again.reader?.close();
+        return again.status;
+      }, { timeout: 10_000 })
+      .toBe(200);
+    second.reader!.close();
   });
 });
