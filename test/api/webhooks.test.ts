@@ -1,7 +1,10 @@
 // Webhook endpoints end to end: the API, the real worker (shipment and delivery workflows), the
 // feed, and a real receiver verifying every signature with the standardwebhooks library.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
 import { searchAttributes } from '../../workflows/contract.js';
+import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, WEBHOOK_TASK_QUEUE, webhookWorkflowId } from '../../workflows/webhook-contract.js';
+import { bundleShipmentWorkflows } from '../../worker/worker.js';
 import { DEFAULT_WEBHOOK_HTTP_POLICY } from '../../infra/webhook-http.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { runWorker, shipmentBody, startHarness, type Harness } from './harness.js';
@@ -217,6 +220,35 @@ describe('webhook endpoints', () => {
     expect(attempts.items).toHaveLength(2);
     const older = (await h.call('GET', `/v1/webhook-endpoints/${endpoint.id}/attempts?limit=200&before=${attempts.nextBefore}`, h.acme.keys.admin)).body;
     expect(older.items.length).toBe(2 * expected.length + 1 - 2);
+    await h.call('DELETE', `/v1/webhook-endpoints/${endpoint.id}`, h.acme.keys.admin);
+  });
+
+  it('continues as new after its step budget without losing or repeating an event, and replays deterministically', async () => {
+    const r = await receiver();
+    // Registered disabled (no workflow), then started here with a budget of 3 steps per run.
+    const endpoint = await register(r, { enabled: false });
+    await h.database.db.updateTable('webhook_endpoints').set({ enabled: true, disabled_reason: null, disabled_at: null }).where('id', '=', endpoint.id).execute();
+    const handle = await h.client.workflow.start(WEBHOOK_DELIVERY_WORKFLOW_TYPE, {
+      workflowId: webhookWorkflowId(h.acme.id, endpoint.id),
+      taskQueue: WEBHOOK_TASK_QUEUE,
+      args: [{ tenantId: h.acme.id, endpointId: endpoint.id, settings: { ...DELIVERY, idleWaitMs: 200, maxStepsPerRun: 3 } }],
+      typedSearchAttributes: [{ key: searchAttributes.tenantId, value: h.acme.id }],
+    });
+    r.respond = (_req, index) => (index === 1 ? 500 : 200);
+    await trip();
+    const expected = await feedAfter(endpoint.cursor);
+    await expect.poll(() => r.acknowledged().length, { timeout: 15_000 }).toBe(expected.length);
+    expect(r.acknowledged()).toEqual(expected);
+    // Idle steps of 200 ms use up the budget soon after; the next run goes on from the cursor.
+    await expect.poll(async () => (await h.client.workflow.getHandle(handle.workflowId).describe()).runId, { timeout: 15_000 }).not.toBe(handle.firstExecutionRunId);
+    expect((await h.client.workflow.getHandle(handle.workflowId).describe()).status.name).toBe('RUNNING');
+    await trip();
+    const more = await feedAfter(endpoint.cursor);
+    await expect.poll(() => r.acknowledged().length, { timeout: 15_000 }).toBe(more.length);
+    expect(r.acknowledged()).toEqual(more);
+    const firstRun = await h.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+    expect(firstRun.events?.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(true);
+    await Worker.runReplayHistory({ workflowBundle: await bundleShipmentWorkflows() }, firstRun, handle.firstExecutionRunId);
     await h.call('DELETE', `/v1/webhook-endpoints/${endpoint.id}`, h.acme.keys.admin);
   });
 });
