@@ -58,11 +58,10 @@ export async function applyShipmentProgress(db: Kysely<Database>, progress: Ship
       .where('projection_version', '<', String(progress.version))
       .executeTakeFirst();
     const applied = Number(updated.numUpdatedRows) > 0;
-    // Last: the tenant's feed head stays locked from here until commit.
-    await appendToFeed(trx, progress.tenantId, inserted);
 
     if (!applied) {
       const row = await trx.selectFrom('shipments').select('projection_version').where('id', '=', progress.shipmentId).executeTakeFirst();
+      await appendToFeed(trx, progress.tenantId, inserted);
       return { applied, eventsInserted, ...(row ? { projectionVersion: Number(row.projection_version) } : {}) };
     }
     // Stops follow the shipments row: only a newer snapshot may overwrite them.
@@ -74,6 +73,8 @@ export async function applyShipmentProgress(db: Kysely<Database>, progress: Ship
         .where('sequence', '=', stop.sequence)
         .execute();
     }
+    // Last: the tenant's feed head stays locked from here until commit.
+    await appendToFeed(trx, progress.tenantId, inserted);
     return { applied, eventsInserted, projectionVersion: progress.version };
   });
 }
