@@ -107,7 +107,7 @@ const attemptsRoute = createRoute(secured({
 }));
 const replayRoute = createRoute(secured({
   method: 'post', path: '/v1/webhook-endpoints/{id}/replay', tags, summary: 'Re-send events from a point in time',
-  description: 'Moves the cursor back to just before the first event recorded at `from`; those events are delivered again, with their own webhook-ids.',
+  description: 'Moves the cursor back to just before the first event recorded at `from`; those events are delivered again, each with the same webhook-id as before.',
   request: { params: IdParamSchema, ...body(ReplaySchema) }, responses: { 202: json(EndpointSchema, 'The endpoint with its new cursor'), ...problemResponses(401, 403, 404) },
 }));
 
