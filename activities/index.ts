@@ -7,6 +7,7 @@ import { applyAssignment, type AssignmentWrite } from '../db/repositories/assign
 import { loadStoredFixes, readStoredFixesAfter } from '../db/repositories/fix-ingest.js';
 import { isPermanentWriteError, storable } from '../db/storable.js';
 import { createEtaActivities } from './eta.js';
+import { createWebhookActivities, DEFAULT_WEBHOOK_ACTIVITY_SETTINGS, type WebhookActivitySettings } from './webhooks.js';
 import { ASSIGNMENT_FAILURES, PROJECTION_WRITE_REJECTED, type FixLoad, type FixLoadRequest, type FixReread, type FixRereadRequest } from '../workflows/contract.js';
 import type { Database } from '../db/schema.js';
 import { encodeFixes } from '../domain/fix-codec.js';
@@ -16,6 +17,8 @@ import type { Logger } from '../infra/logger.js';
 export interface ActivityDependencies {
   db: Kysely<Database>;
   logger: Logger;
+  /** Webhook delivery: SSRF policy, timeouts, feed polling; defaults when absent. */
+  webhooks?: WebhookActivitySettings;
 }
 
 /** The activity's execution details when run by a worker; direct calls (tests, scripts) log without them. */
@@ -28,9 +31,10 @@ function executionFields(): Record<string, unknown> {
   }
 }
 
-export function createActivities({ db, logger }: ActivityDependencies) {
+export function createActivities({ db, logger, webhooks = DEFAULT_WEBHOOK_ACTIVITY_SETTINGS }: ActivityDependencies) {
   return {
     ...createEtaActivities({ db, logger }),
+    ...createWebhookActivities({ db, logger, settings: webhooks }),
 
     /**
      * The shipment's fixes after the workflow's mark, compact (they land in its history), and how

@@ -33,6 +33,8 @@ import { shareLinkRoutes } from './routes/share-links.js';
 import { shipmentMapRoutes } from './routes/shipment-map.js';
 import { shipmentOverviewRoutes } from './routes/shipment-overview.js';
 import { shipmentStreamRoutes } from './routes/shipment-stream.js';
+import { eventRoutes } from './routes/events.js';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 import { isPublicOperation } from './permissions.js';
 import { createConsoleSessions } from './sessions.js';
 import { createShipmentStreamHub } from './shipment-stream-hub.js';
@@ -68,6 +70,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     ...deps.config,
     apiKeys: { ...DEFAULT_API_CONFIG.apiKeys, ...deps.config?.apiKeys },
     console: { ...DEFAULT_API_CONFIG.console, ...deps.config?.console },
+    webhooks: { ...DEFAULT_API_CONFIG.webhooks, ...deps.config?.webhooks },
   };
   const ingest = deps.ingest ?? createFixIngest({ db: deps.db, wake: temporalWakeup(deps.temporal), logger: deps.logger });
   const keys = deps.keys ?? createApiKeyService({ db: deps.db, logger: deps.logger, settings: config.apiKeys });
@@ -116,6 +119,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/', shipmentMapRoutes(routeDeps));
   app.route('/', shipmentOverviewRoutes(routeDeps));
   app.route('/', shareLinkRoutes(routeDeps));
+  app.route('/', eventRoutes(routeDeps));
+  app.route('/', webhookEndpointRoutes(routeDeps));
   app.route('/', consoleRoutes(routeDeps, sessions));
   mountDocs(app);
 

@@ -8,6 +8,8 @@ import { DEFAULT_WORKFLOW_SETTINGS, SHIPMENT_TASK_QUEUE } from '../workflows/con
 import { DEFAULT_API_KEY_SETTINGS, type ApiKeyService, type ApiKeySettings, type AuthContext } from './auth.js';
 import type { FixIngest } from './fix-ingest.js';
 import type { ShipmentStreamHub } from './shipment-stream-hub.js';
+import { DEFAULT_WEBHOOK_HTTP_POLICY, type WebhookHttpPolicy } from '../infra/webhook-http.js';
+import { DEFAULT_WEBHOOK_DELIVERY_SETTINGS, WEBHOOK_TASK_QUEUE, type WebhookDeliverySettings } from '../workflows/webhook-contract.js';
 
 export interface ApiConfig {
   taskQueue: string;
@@ -22,7 +24,19 @@ export interface ApiConfig {
   bodyLimitBytes: number;
   apiKeys: ApiKeySettings;
   console: ConsoleSettings;
+  webhooks: WebhookSettings;
 }
+
+export interface WebhookSettings {
+  /** Where the delivery workflows run. */
+  taskQueue: string;
+  /** URL rules for endpoints and the test ping (the worker applies the same to deliveries). */
+  http: WebhookHttpPolicy;
+  /** Given to each endpoint's delivery workflow when it starts. */
+  delivery: WebhookDeliverySettings;
+}
+
+export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = { taskQueue: WEBHOOK_TASK_QUEUE, http: DEFAULT_WEBHOOK_HTTP_POLICY, delivery: DEFAULT_WEBHOOK_DELIVERY_SETTINGS };
 
 export interface ConsoleSettings {
   /** How long a console sign-in lasts. */
@@ -52,6 +66,7 @@ export const DEFAULT_API_CONFIG: ApiConfig = {
   bodyLimitBytes: 1024 * 1024,
   apiKeys: DEFAULT_API_KEY_SETTINGS,
   console: DEFAULT_CONSOLE_SETTINGS,
+  webhooks: DEFAULT_WEBHOOK_SETTINGS,
 };
 
 export function apiConfigFromEnv(env: Env): ApiConfig {
@@ -74,6 +89,16 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
       maxStreamsPerKey: env.STREAMS_PER_KEY_MAX,
       ...(env.MAP_STYLE_URL ? { mapStyleUrl: env.MAP_STYLE_URL } : {}),
     },
+    webhooks: {
+      taskQueue: env.TEMPORAL_WEBHOOK_TASK_QUEUE,
+      http: { ...DEFAULT_WEBHOOK_HTTP_POLICY, allowedHosts: env.WEBHOOK_ALLOWED_HOSTS },
+      delivery: {
+        ...DEFAULT_WEBHOOK_DELIVERY_SETTINGS,
+        retryWindowMs: env.WEBHOOK_RETRY_WINDOW_HOURS * 3_600_000,
+        maxBackoffMs: env.WEBHOOK_MAX_BACKOFF_SECONDS * 1000,
+        initialBackoffMs: Math.min(DEFAULT_WEBHOOK_DELIVERY_SETTINGS.initialBackoffMs, env.WEBHOOK_MAX_BACKOFF_SECONDS * 1000),
+      },
+    },
   };
 }
 
@@ -81,7 +106,7 @@ export interface AppDeps {
   db: Kysely<Database>;
   temporal: Client;
   logger: Logger;
-  config?: Partial<Omit<ApiConfig, 'apiKeys' | 'console'>> & { apiKeys?: Partial<ApiKeySettings>; console?: Partial<ConsoleSettings> };
+  config?: Partial<Omit<ApiConfig, 'apiKeys' | 'console' | 'webhooks'>> & { apiKeys?: Partial<ApiKeySettings>; console?: Partial<ConsoleSettings>; webhooks?: Partial<WebhookSettings> };
   /** Defaults to one waking workflows through `temporal`; tests inject one to simulate failures. */
   ingest?: FixIngest;
   /** Key verification cache, rate limits and lastUsedAt batching; defaults to one built from `config.apiKeys`. */

@@ -72,6 +72,18 @@ export const ROUTE_ROLES: Readonly<Record<string, readonly ApiKeyRole[]>> = {
   'POST /v1/shipments/{id}/share-links': WRITERS,
   'GET /v1/shipments/{id}/share-links': WRITERS,
   'DELETE /v1/shipments/{id}/share-links/{linkId}': WRITERS,
+
+  'GET /v1/events': READERS,
+  'GET /v1/events/stream': READERS,
+  'POST /v1/webhook-endpoints': ADMIN,
+  'GET /v1/webhook-endpoints': ADMIN,
+  'GET /v1/webhook-endpoints/{id}': ADMIN,
+  'PATCH /v1/webhook-endpoints/{id}': ADMIN,
+  'DELETE /v1/webhook-endpoints/{id}': ADMIN,
+  'POST /v1/webhook-endpoints/{id}/rotate-secret': ADMIN,
+  'POST /v1/webhook-endpoints/{id}/test': ADMIN,
+  'GET /v1/webhook-endpoints/{id}/attempts': ADMIN,
+  'POST /v1/webhook-endpoints/{id}/replay': ADMIN,
 };
 
 /**

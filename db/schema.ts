@@ -228,6 +228,59 @@ export interface ShareLinksTable {
   revoked_at: Timestamp | null;
 }
 
+/** Per tenant: the highest feed sequence handed out. Its row lock orders feed commits. */
+export interface TenantEventHeadsTable {
+  tenant_id: string;
+  last_seq: ColumnType<string, string | number, string | number>;
+}
+
+/** The tenant's change feed: one row per shipment_events row, numbered at commit. */
+export interface TenantEventFeedTable {
+  tenant_id: string;
+  seq: ColumnType<string, string | number, never>;
+  /** The event's public id, also the webhook-id of its deliveries. */
+  id: Generated<string>;
+  event_row_id: ColumnType<string, string | number, never>;
+  shipment_id: string;
+  /** The catalogue type (domain/events/catalogue.ts). */
+  type: string;
+  committed_at: CreatedAt;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string | null;
+  /** Catalogue types delivered; empty: every type. */
+  event_types: ColumnType<string[], string[] | undefined, string[]>;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  disabled_reason: string | null;
+  disabled_at: Timestamp | null;
+  /** Signing secrets (`whsec_…`); the previous one stays valid until its expiry after a rotation. */
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Timestamp | null;
+  /** Feed sequence delivered up to; a replay moves it back. */
+  cursor_seq: ColumnType<string, string | number | undefined, string | number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  endpoint_id: string;
+  webhook_id: string;
+  event_type: string;
+  feed_seq: ColumnType<string | null, string | number | null | undefined, never>;
+  attempted_at: CreatedAt;
+  status_code: number | null;
+  latency_ms: number;
+  succeeded: boolean;
+  error: string | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -244,6 +297,10 @@ export interface Database {
   eta_predictions: EtaPredictionsTable;
   console_sessions: ConsoleSessionsTable;
   share_links: ShareLinksTable;
+  tenant_event_heads: TenantEventHeadsTable;
+  tenant_event_feed: TenantEventFeedTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 export type ShipmentRow = Selectable<ShipmentsTable>;
@@ -253,3 +310,5 @@ export type NewPosition = Insertable<PositionsTable>;
 export type ShipmentEventRow = Selectable<ShipmentEventsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type ShareLinkRow = Selectable<ShareLinksTable>;
+export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
+export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;

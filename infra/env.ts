@@ -1,6 +1,7 @@
 // Configuration comes from environment variables only, validated once at start-up.
 import { z } from 'zod';
 import { SHIPMENT_TASK_QUEUE } from '../workflows/contract.js';
+import { WEBHOOK_TASK_QUEUE } from '../workflows/webhook-contract.js';
 
 const envSchema = z.object({
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/postgres'),
@@ -44,6 +45,17 @@ const envSchema = z.object({
   CONSOLE_SESSION_HOURS: z.coerce.number().positive('CONSOLE_SESSION_HOURS must be positive').max(24 * 30).default(12),
   /** Open live shipment streams per API key and API process. */
   STREAMS_PER_KEY_MAX: z.coerce.number().int().min(1).default(20),
+  /** Task queue of the webhook delivery workflows and their activities (a worker polls both queues). */
+  TEMPORAL_WEBHOOK_TASK_QUEUE: z.string().min(1).default(WEBHOOK_TASK_QUEUE),
+  /** Hosts a webhook URL may name over plain http and that may resolve to private addresses (comma-separated). */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((host) => host.trim().toLowerCase()).filter((host) => host.length > 0)),
+  /** How long one event may keep failing before its endpoint is disabled. */
+  WEBHOOK_RETRY_WINDOW_HOURS: z.coerce.number().positive('WEBHOOK_RETRY_WINDOW_HOURS must be above 0').default(72),
+  /** The longest wait between two attempts of a failing event (the back-off doubles from 5 s up to this). */
+  WEBHOOK_MAX_BACKOFF_SECONDS: z.coerce.number().min(1).default(3600),
 });
 
 export type Env = z.infer<typeof envSchema>;

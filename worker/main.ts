@@ -5,6 +5,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { DEFAULT_WEBHOOK_ACTIVITY_SETTINGS } from '../activities/webhooks.js';
+import { DEFAULT_WEBHOOK_HTTP_POLICY } from '../infra/webhook-http.js';
 import { createDatabase } from '../db/connection.js';
 import { loadEnv } from '../infra/env.js';
 import { createLogger, type Logger } from '../infra/logger.js';
@@ -56,23 +58,22 @@ async function main(): Promise<void> {
   try {
     connection = await connectWithRetry(env.TEMPORAL_ADDRESS, logger, stopping.signal);
     if (!connection) return;
-    const worker = await createShipmentWorker({
-      connection,
-      namespace: env.TEMPORAL_NAMESPACE,
-      taskQueue: env.TEMPORAL_TASK_QUEUE,
-      activities: createActivities({ db, logger }),
-      tuning: { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS, maxConcurrentWorkflowTaskExecutions: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS, workflowThreadPoolSize: env.WORKER_WORKFLOW_THREADS },
-    });
+    const activities = createActivities({ db, logger, webhooks: { ...DEFAULT_WEBHOOK_ACTIVITY_SETTINGS, http: { ...DEFAULT_WEBHOOK_HTTP_POLICY, allowedHosts: env.WEBHOOK_ALLOWED_HOSTS } } });
+    // Shipments and webhook deliveries on queues of their own: endpoints waiting on the network never hold the shipments' slots.
+    const tuning = { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS, maxConcurrentWorkflowTaskExecutions: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS, workflowThreadPoolSize: env.WORKER_WORKFLOW_THREADS };
+    const workers = await Promise.all(
+      [env.TEMPORAL_TASK_QUEUE, env.TEMPORAL_WEBHOOK_TASK_QUEUE].map((taskQueue) => createShipmentWorker({ connection: connection!, namespace: env.TEMPORAL_NAMESPACE, taskQueue, activities, tuning })),
+    );
     if (stopping.signal.aborted) return;
     requestShutdown = () => {
       // A second signal while draining is harmless: the worker is already stopping.
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
     };
-    logger.info({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE }, 'worker running');
+    logger.info({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueues: [env.TEMPORAL_TASK_QUEUE, env.TEMPORAL_WEBHOOK_TASK_QUEUE] }, 'worker running');
     const client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }), namespace: env.TEMPORAL_NAMESPACE });
     const repair = env.REPAIR_INTERVAL_SECONDS > 0 ? startRepairLoop(client, { intervalMs: env.REPAIR_INTERVAL_SECONDS * 1000, logger }) : undefined;
     try {
-      await worker.run();
+      await Promise.all(workers.map((worker) => worker.run()));
     } finally {
       await repair?.stop();
       await client.connection.close();

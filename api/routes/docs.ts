@@ -2,6 +2,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { AppEnv } from '../context.js';
+import { registerEventWebhooks } from '../event-catalogue.js';
 
 export function mountDocs(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -10,6 +11,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
     bearerFormat: 'rtk_<keyId>_<secret>',
     description: 'An API key issued with `npm run admin -- create-api-key`; send it as `Authorization: Bearer <key>`.',
   });
+  registerEventWebhooks(app.openAPIRegistry);
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
@@ -17,7 +19,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
       version: '1.0.0',
       description: 'Freight visibility: shipments run as Temporal workflows; fixes in, milestones and anomalies out. Errors are application/problem+json (RFC 9457).',
     },
-    tags: [{ name: 'Shipments' }, { name: 'Positions' }, { name: 'Operations' }],
+    tags: [{ name: 'Shipments' }, { name: 'Positions' }, { name: 'Events' }, { name: 'Webhooks' }, { name: 'Operations' }],
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'ReTrackLogistics API' }));
 }

@@ -2,6 +2,7 @@
 // through an activity, with its ASSIGNMENT_CHANGED timeline event, in one transaction.
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
+import { appendToFeed } from './event-feed.js';
 import type { Assignment } from '../../domain/types.js';
 import { missingFleetReferences, type FleetReference } from './fleet.js';
 
@@ -39,7 +40,7 @@ export async function applyAssignment(db: Kysely<Database>, write: AssignmentWri
       .where('id', '=', write.shipmentId)
       .where('tenant_id', '=', write.tenantId)
       .execute();
-    await trx
+    const inserted = await trx
       .insertInto('shipment_events')
       .values({
         tenant_id: write.tenantId,
@@ -52,7 +53,9 @@ export async function applyAssignment(db: Kysely<Database>, write: AssignmentWri
         actor: write.actor ?? null,
       })
       .onConflict((oc) => oc.columns(['shipment_id', 'event_key']).doNothing())
+      .returning(['id', 'shipment_id', 'type'])
       .execute();
+    await appendToFeed(trx, write.tenantId, inserted);
     return { applied: true };
   });
 }

@@ -5,6 +5,7 @@ import { sql, type Kysely } from 'kysely';
 import type { ShipmentProgress } from '../../domain/timeline.js';
 import type { Anomaly, Milestone } from '../../domain/types.js';
 import type { Database } from '../schema.js';
+import { appendToFeed } from './event-feed.js';
 
 export interface ProjectionWriteResult {
   /** False when the rows already hold this version or a newer one (a retry or a late write). */
@@ -16,9 +17,9 @@ export interface ProjectionWriteResult {
 
 export async function applyShipmentProgress(db: Kysely<Database>, progress: ShipmentProgress): Promise<ProjectionWriteResult> {
   return db.transaction().execute(async (trx) => {
-    let eventsInserted = 0;
+    let inserted: { id: string; shipment_id: string; type: string }[] = [];
     if (progress.events.length > 0) {
-      const inserted = await trx
+      inserted = await trx
         .insertInto('shipment_events')
         .values(
           progress.events.map((event) => ({
@@ -33,9 +34,10 @@ export async function applyShipmentProgress(db: Kysely<Database>, progress: Ship
           })),
         )
         .onConflict((oc) => oc.columns(['shipment_id', 'event_key']).doNothing())
-        .executeTakeFirst();
-      eventsInserted = Number(inserted.numInsertedOrUpdatedRows ?? 0n);
+        .returning(['id', 'shipment_id', 'type'])
+        .execute();
     }
+    const eventsInserted = inserted.length;
 
     const updated = await trx
       .updateTable('shipments')
@@ -59,6 +61,7 @@ export async function applyShipmentProgress(db: Kysely<Database>, progress: Ship
 
     if (!applied) {
       const row = await trx.selectFrom('shipments').select('projection_version').where('id', '=', progress.shipmentId).executeTakeFirst();
+      await appendToFeed(trx, progress.tenantId, inserted);
       return { applied, eventsInserted, ...(row ? { projectionVersion: Number(row.projection_version) } : {}) };
     }
     // Stops follow the shipments row: only a newer snapshot may overwrite them.
@@ -70,6 +73,8 @@ export async function applyShipmentProgress(db: Kysely<Database>, progress: Ship
         .where('sequence', '=', stop.sequence)
         .execute();
     }
+    // Last: the tenant's feed head stays locked from here until commit.
+    await appendToFeed(trx, progress.tenantId, inserted);
     return { applied, eventsInserted, projectionVersion: progress.version };
   });
 }

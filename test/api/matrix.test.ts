@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueApiKey, parseApiKey } from '../../api/auth.js';
 import { insertFleetRow, type FleetKind } from '../../db/repositories/fleet.js';
 import type { ApiKeyRole } from '../../db/schema.js';
+import { DEFAULT_WEBHOOK_HTTP_POLICY } from '../../infra/webhook-http.js';
 import { fixes, runWorker, shipmentBody, startHarness, type Harness, type Tenant } from './harness.js';
 
 type Caller = ApiKeyRole | 'none' | 'revoked';
@@ -43,9 +44,15 @@ let revokedKey: string;
 /** Long-lived own resources for rows that do not consume them. */
 let ownShipment: { id: string };
 let otherShipment: { id: string };
+let ownEndpoint: string;
+let otherEndpoint: string;
+const ENDPOINT_BODY = { url: 'http://127.0.0.1:9/hooks', enabled: false };
 
 beforeAll(async () => {
-  h = await startHarness({ apiKeys: { rateLimitBurst: 10_000, rateLimitPerSecond: 10_000 } });
+  h = await startHarness({
+    apiKeys: { rateLimitBurst: 10_000, rateLimitPerSecond: 10_000 },
+    webhooks: { http: { ...DEFAULT_WEBHOOK_HTTP_POLICY, allowedHosts: ['127.0.0.1'] } },
+  });
   stopWorker = await runWorker(h);
   const revoked = await issueApiKey(h.database.db, { tenantId: h.acme.id, role: 'admin' });
   revokedKey = revoked.apiKey;
@@ -53,6 +60,8 @@ beforeAll(async () => {
   expect((await h.call('DELETE', `/v1/api-keys/${revoked.keyId}`, h.acme.keys.admin)).status).toBe(200);
   ownShipment = await createShipment(h.acme);
   otherShipment = await createShipment(h.globex);
+  ownEndpoint = await createEndpoint(h.acme);
+  otherEndpoint = await createEndpoint(h.globex);
 });
 afterAll(async () => {
   await stopWorker?.();
@@ -63,6 +72,13 @@ async function createShipment(tenant: Tenant): Promise<{ id: string }> {
   const res = await h.call('POST', '/v1/shipments', tenant.keys.dispatcher, shipmentBody({ deviceId: tenant.fleet.deviceId, carrierId: tenant.fleet.carrierId }));
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body;
+}
+
+/** A disabled endpoint (no delivery workflow runs for it) on a port where nothing listens. */
+async function createEndpoint(tenant: Tenant): Promise<string> {
+  const res = await h.call('POST', '/v1/webhook-endpoints', tenant.keys.admin, ENDPOINT_BODY);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.id;
 }
 
 const missingId = () => randomUUID();
@@ -218,6 +234,37 @@ const ROWS: Row[] = [
   { method: 'GET', path: '/v1/sessions/current', allowed: READERS, success: 200, request: async () => ({ path: '/v1/sessions/current' }) },
   { method: 'DELETE', path: '/v1/sessions/current', allowed: READERS, success: 204, request: async () => ({ path: '/v1/sessions/current' }) },
   { method: 'GET', path: '/v1/shipment-overview', allowed: READERS, success: 200, request: async () => ({ path: '/v1/shipment-overview' }) },
+  { method: 'GET', path: '/v1/events', allowed: READERS, success: 200, request: async () => ({ path: '/v1/events' }) },
+  { method: 'GET', path: '/v1/events/stream', allowed: READERS, success: 200, stream: true, request: async () => ({ path: '/v1/events/stream' }) },
+  { method: 'POST', path: '/v1/webhook-endpoints', allowed: ADMIN, success: 201, request: async () => ({ path: '/v1/webhook-endpoints', body: ENDPOINT_BODY }) },
+  { method: 'GET', path: '/v1/webhook-endpoints', allowed: ADMIN, success: 200, request: async () => ({ path: '/v1/webhook-endpoints' }) },
+  ...(
+    [
+      ['GET', '', 200, undefined],
+      ['PATCH', '', 200, { description: 'matrix' }],
+      ['POST', '/rotate-secret', 200, undefined],
+      ['POST', '/test', 200, undefined],
+      ['GET', '/attempts', 200, undefined],
+      ['POST', '/replay', 202, { from: '2026-12-01T00:00:00Z' }],
+    ] as const
+  ).map(
+    ([method, suffix, success, body]): Row => ({
+      method,
+      path: `/v1/webhook-endpoints/{id}${suffix}`,
+      allowed: ADMIN,
+      success,
+      byTarget: true,
+      request: async (target) => ({ path: `/v1/webhook-endpoints/${idFor(target, ownEndpoint, otherEndpoint)}${suffix}`, ...(body ? { body } : {}) }),
+    }),
+  ),
+  {
+    method: 'DELETE',
+    path: '/v1/webhook-endpoints/{id}',
+    allowed: ADMIN,
+    success: 204,
+    byTarget: true,
+    request: async (target) => ({ path: `/v1/webhook-endpoints/${idFor(target, target === 'own' ? await createEndpoint(h.acme) : '', otherEndpoint)}` }),
+  },
   {
     method: 'POST',
     path: '/v1/shipments/{id}/share-links',

@@ -1,19 +1,19 @@
 // A worker killed mid-trip (SIGKILL, no drain) and started again loses and repeats nothing:
 // the real worker and API entry points run as processes against the dev server and Postgres,
 // fixes keep arriving while no worker runs, and every milestone still lands exactly once.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueApiKey } from '../../api/auth.js';
 import { createTenant } from '../../db/repositories/tenants.js';
 import { applyFixes, initialTrackingState } from '../../domain/milestones.js';
 import type { StopPlan } from '../../domain/types.js';
-import { PROJECT_ROOT } from '../../infra/tools.js';
 import { freePort } from '../../scripts/dev.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startLocalTemporal } from '../support/temporal.js';
 import { generateTrip } from '../support/trip.js';
 import { callJson, eventually } from '../support/http.js';
+import { exited, startEntryPoint } from '../support/entry-points.js';
 
 const STOPS: StopPlan[] = [
   { sequence: 1, type: 'pickup', name: 'Lyon Gerland DC', location: { lat: 45.7289, lon: 4.8317 }, geofenceRadiusM: 300 },
@@ -27,26 +27,10 @@ let apiPort: number;
 const processes: ChildProcess[] = [];
 
 function startEntry(entry: 'worker/main.ts' | 'api/main.ts'): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      PORT: String(apiPort),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = startEntryPoint(entry, { DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporal.address, PORT: String(apiPort) });
   processes.push(child);
   return child;
 }
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-
 
 const call = (method: string, path: string, key: string, body?: unknown) => callJson(`http://127.0.0.1:${apiPort}`, method, path, key, body);
 

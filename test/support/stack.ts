@@ -8,6 +8,7 @@ import { createFixIngest, startWakeupSweeper, temporalWakeup } from '../../api/f
 import { createTenant } from '../../db/repositories/tenants.js';
 import type { ApiKeyRole } from '../../db/schema.js';
 import type { Logger } from '../../infra/logger.js';
+import type { WebhookActivitySettings } from '../../activities/webhooks.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { startLocalTemporal } from './temporal.js';
 import { startShipmentWorker } from './worker.js';
@@ -21,10 +22,17 @@ export interface InProcessStack {
   close(): Promise<void>;
 }
 
-export async function startInProcessStack(options: { logger: Logger; tenantName: string; role: ApiKeyRole; config?: AppDeps['config'] }): Promise<InProcessStack> {
+export async function startInProcessStack(options: {
+  logger: Logger;
+  tenantName: string;
+  role: ApiKeyRole;
+  config?: AppDeps['config'];
+  /** The worker's webhook delivery settings (default: the tests', allowing 127.0.0.1). */
+  webhooks?: WebhookActivitySettings;
+}): Promise<InProcessStack> {
   const { logger } = options;
   const [database, temporal] = await Promise.all([createTestDatabase(), startLocalTemporal()]);
-  const worker = await startShipmentWorker({ temporal, db: database.db, logger });
+  const worker = await startShipmentWorker({ temporal, db: database.db, logger, ...(options.webhooks ? { webhooks: options.webhooks } : {}) });
   const ingest = createFixIngest({ db: database.db, wake: temporalWakeup(temporal.client), logger });
   const sweeper = startWakeupSweeper(ingest, { intervalMs: 1_000, logger });
   const app = createApp({ db: database.db, temporal: temporal.client, logger, ingest, config: options.config });
