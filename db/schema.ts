@@ -228,6 +228,22 @@ export interface ShareLinksTable {
   revoked_at: Timestamp | null;
 }
 
+/** One Hive partition an export wrote (`table/tenant_id=…/date=…/part-….parquet`) and what it was written from. */
+export interface ExportPartitionsTable {
+  destination: string;
+  format: string;
+  table_name: string;
+  tenant_id: string;
+  /** The partition's UTC date (`YYYY-MM-DD`). */
+  date: ColumnType<string, string, string>;
+  rows: ColumnType<string, number | string, number | string>;
+  /** The latest change among the partition's rows when it was written. */
+  high_water: Timestamp;
+  /** The part file written, relative to the destination. */
+  file: string;
+  exported_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -244,6 +260,7 @@ export interface Database {
   eta_predictions: EtaPredictionsTable;
   console_sessions: ConsoleSessionsTable;
   share_links: ShareLinksTable;
+  export_partitions: ExportPartitionsTable;
 }
 
 export type ShipmentRow = Selectable<ShipmentsTable>;

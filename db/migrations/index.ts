@@ -9,6 +9,7 @@ import * as canonicalFleetIds from './2026_12_02_0006_canonical_fleet_ids.js';
 import * as consoleSessionsAndShareLinks from './2026_12_02_0007_console_sessions_and_share_links.js';
 import * as stopArrivalConfirmation from './2026_12_02_0008_stop_arrival_confirmation.js';
 import * as fixIngest from './2026_12_02_0009_fix_ingest.js';
+import * as dataExports from './2026_12_02_0011_data_exports.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_26_0001_initial': initial,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_0007_console_sessions_and_share_links': consoleSessionsAndShareLinks,
   '2026_12_02_0008_stop_arrival_confirmation': stopArrivalConfirmation,
   '2026_12_02_0009_fix_ingest': fixIngest,
+  '2026_12_02_0011_data_exports': dataExports,
 };
