@@ -15,6 +15,21 @@ export interface DbtRun {
   databasePath: string;
   /** Where dbt writes its target/ (manifest, docs) and logs. */
   workDir: string;
+  /** Build on this Postgres database (schema `analytics`, sources: its live tables) instead of DuckDB. */
+  postgresUrl?: string;
+}
+
+/** The postgres target's connection, from a postgres:// URL. */
+function postgresTarget(url: string): Record<string, string> {
+  const parsed = new URL(url);
+  return {
+    RETRACK_DBT_TARGET: 'postgres',
+    RETRACK_PG_HOST: parsed.hostname,
+    RETRACK_PG_PORT: parsed.port || '5432',
+    RETRACK_PG_USER: decodeURIComponent(parsed.username) || 'postgres',
+    RETRACK_PG_PASSWORD: decodeURIComponent(parsed.password),
+    RETRACK_PG_DATABASE: parsed.pathname.slice(1) || 'postgres',
+  };
 }
 
 /** Runs `dbt <args>` on the project; resolves with its exit code and output (stdout and stderr). */
@@ -28,6 +43,7 @@ export function runDbt(args: readonly string[], run: DbtRun): Promise<{ code: nu
       RETRACK_EXPORTS: resolve(run.exportsDir),
       RETRACK_ANALYTICS_DB: resolve(run.databasePath),
       RETRACK_DBT_TARGET: 'duckdb',
+      ...(run.postgresUrl ? postgresTarget(run.postgresUrl) : {}),
       DBT_TARGET_PATH: resolve(run.workDir, 'target'),
       DBT_LOG_PATH: resolve(run.workDir, 'logs'),
       // Nothing leaves the machine: no usage statistics, no version check.

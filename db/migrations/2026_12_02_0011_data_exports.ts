@@ -25,9 +25,13 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Exports and GET /v1/exports/positions read a tenant's fixes by fix time.
   await sql`create index positions_tenant_time_idx on positions (tenant_id, recorded_at, id)`.execute(db);
   await sql`create index eta_predictions_tenant_time_idx on eta_predictions (tenant_id, predicted_at)`.execute(db);
+  // GET /v1/analytics/on-time and /dwell: a tenant's stop visits by arrival time, with what the
+  // figures read, so a year of visits is one index range scan.
+  await sql`create index stops_tenant_arrival_idx on stops (tenant_id, arrived_at) include (shipment_id, name, window_end, departed_at) where arrived_at is not null`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop index stops_tenant_arrival_idx`.execute(db);
   await sql`drop index eta_predictions_tenant_time_idx`.execute(db);
   await sql`drop index positions_tenant_time_idx`.execute(db);
   await db.schema.dropTable('export_partitions').execute();

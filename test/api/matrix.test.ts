@@ -214,6 +214,8 @@ const ROWS: Row[] = [
   },
   { method: 'GET', path: '/v1/audit-events', allowed: ADMIN, success: 200, request: async () => ({ path: '/v1/audit-events' }) },
   { method: 'GET', path: '/v1/analytics/eta-accuracy', allowed: READERS, success: 200, request: async () => ({ path: '/v1/analytics/eta-accuracy' }) },
+  { method: 'GET', path: '/v1/analytics/on-time', allowed: READERS, success: 200, request: async () => ({ path: '/v1/analytics/on-time' }) },
+  { method: 'GET', path: '/v1/analytics/dwell', allowed: READERS, success: 200, request: async () => ({ path: '/v1/analytics/dwell' }) },
   {
     method: 'GET',
     path: '/v1/exports/positions',
