@@ -244,6 +244,18 @@ export interface ExportPartitionsTable {
   exported_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/** One row per stop reached, with its shipment's carrier: kept by triggers on stops and shipments, read by the analytics routes. */
+export interface StopVisitFactsTable {
+  shipment_id: string;
+  stop_sequence: number;
+  tenant_id: string;
+  carrier_id: string | null;
+  facility: string;
+  arrived_at: Timestamp;
+  departed_at: Timestamp | null;
+  window_end: Timestamp | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -261,6 +273,7 @@ export interface Database {
   console_sessions: ConsoleSessionsTable;
   share_links: ShareLinksTable;
   export_partitions: ExportPartitionsTable;
+  stop_visit_facts: StopVisitFactsTable;
 }
 
 export type ShipmentRow = Selectable<ShipmentsTable>;
