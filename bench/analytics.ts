@@ -7,20 +7,14 @@
 //   npx tsx bench/analytics.ts [--per-day 300] [--runs 10] [--out bench/results]
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { serve, type ServerType } from '@hono/node-server';
-import { Client } from '@temporalio/client';
-import { sql } from 'kysely';
-import pg from 'pg';
-import { createApp } from '../api/app.js';
+import { sql, type Kysely } from 'kysely';
 import { issueApiKey } from '../api/auth.js';
-import { createDatabase } from '../db/connection.js';
-import { migrateToLatest } from '../db/migrate.js';
 import { createTenant } from '../db/repositories/tenants.js';
-import { createLogger } from '../infra/logger.js';
+import type { Database } from '../db/schema.js';
+import { percentile, round, withBenchApi } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,18 +29,9 @@ const RUNS = Number(values.runs);
 const DAYS = 365;
 const YEAR_START = '2025-12-01T00:00:00Z';
 
-async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: values['admin-url'] });
-  await client.connect();
-  await client.query(statement);
-  await client.end();
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /** A year of one tenant's shipments, stops and carriers, generated inside Postgres. */
-async function generateYear(db: ReturnType<typeof createDatabase>, tenantId: string): Promise<string[]> {
+async function generateYear(db: Kysely<Database>, tenantId: string): Promise<string[]> {
   const carriers = Array.from({ length: 20 }, () => randomUUID());
   await db
     .insertInto('carriers')
@@ -73,14 +58,7 @@ async function generateYear(db: ReturnType<typeof createDatabase>, tenantId: str
   return carriers;
 }
 
-const name = `retrack_bench_${randomUUID().slice(0, 8)}`;
-await admin(`create database ${name}`);
-const url = new URL(values['admin-url']);
-url.pathname = `/${name}`;
-const db = createDatabase(url.toString());
-let server: ServerType | undefined;
-try {
-  await migrateToLatest(db);
+await withBenchApi(values['admin-url'], async (db, api) => {
   const loadStarted = performance.now();
   const tenant = await createTenant(db, { name: 'Bench Freight' });
   const neighbour = await createTenant(db, { name: 'Neighbour Freight' });
@@ -93,19 +71,7 @@ try {
     select (select count(*) from shipments where tenant_id = ${tenant.id}::uuid)::text as shipments,
            (select count(*) from stops where tenant_id = ${tenant.id}::uuid and arrived_at is not null)::text as visits`.execute(db);
 
-  // The analytics reads need no Temporal: the client connects lazily and is never used here.
-  const app = createApp({ db, temporal: new Client(), logger: createLogger({ name: 'bench', level: 'silent' }) });
-  server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const get = async (path: string) => {
-    const started = performance.now();
-    const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
-    const body = await res.text();
-    if (res.status !== 200) throw new Error(`${path} → ${res.status}: ${body}`);
-    return performance.now() - started;
-  };
+  const get = async (path: string) => (await api.get(path, apiKey)).ms;
 
   const queries: Record<string, string> = {
     'on-time, whole year': '/v1/analytics/on-time',
@@ -146,8 +112,4 @@ try {
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`  saved ${file}`);
   }
-} finally {
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  await db.destroy();
-  await admin(`drop database if exists ${name} with (force)`);
-}
+});
