@@ -4,9 +4,11 @@
 // analytics/ project (DuckDB file .data/analytics/retrack.duckdb) and prints the marts' headline
 // figures: on-time %, dwell p50/p90 per facility, lane transit, ETA MAE by horizon. `--docs` also
 // runs `dbt docs generate` (.data/analytics/target/index.html).
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDatabase } from '../db/connection.js';
+import { EXPORT_TABLE_NAMES } from '../db/repositories/exports.js';
 import { UUID_PATTERN } from '../db/repositories/pagination.js';
 import { formatHeadlines, readMarts, runDbt } from '../exports/analytics.js';
 import { runExport } from '../exports/export.js';
@@ -30,6 +32,9 @@ async function main(): Promise<void> {
     const summary = await runExport({ db, out: exportsDir, format: 'parquet', from: FIRST_DAY, to: new Date().toISOString().slice(0, 10), ...(values.tenant ? { tenantId: values.tenant } : {}) });
     const written = Object.entries(summary.tables).map(([table, t]) => `${table} ${t.partitions} partitions / ${t.rows} rows`);
     process.stderr.write(`analytics: exported to ${exportsDir}: ${written.join(', ')}\n`);
+    // The sources are one glob per table: each needs at least one file to read.
+    const empty = EXPORT_TABLE_NAMES.filter((table) => !existsSync(resolve(exportsDir, table)));
+    if (empty.length > 0) throw new Error(`nothing exported yet for ${empty.join(', ')}: drive some trips first (npm start -- --demo, or npm run simulate) and run this again`);
   } finally {
     await db.destroy();
   }

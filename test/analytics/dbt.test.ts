@@ -2,13 +2,16 @@
 // of one tenant, `dbt build` (models and every data test, the reconciliation included) on the
 // DuckDB target, and marts that agree with the API's on-time, dwell and ETA-accuracy figures for
 // the same tenant; the postgres target builds the same marts from the live tables; docs generate.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMarts, runDbt, type Marts } from '../../exports/analytics.js';
 import { runExport } from '../../exports/export.js';
+import { PROJECT_ROOT } from '../../infra/tools.js';
 import { runWorker, startHarness, type Harness } from '../api/harness.js';
 import { runSimulatedFleet, type SimulatedTrip } from '../support/simulated-fleet.js';
 
@@ -116,6 +119,21 @@ describe('dbt build on the exports', () => {
     }
     const visits = await sql<{ n: string }>`select count(*)::text as n from analytics.fct_stop_visits`.execute(h.database.db);
     expect(Number(visits.rows[0]!.n)).toBe(trips.reduce((n, t) => n + t.arrivals.length, 0));
+  }, 180_000);
+
+  it('npm run analytics: exports into the data folder, builds and prints the headline figures', async () => {
+    const dataDir = join(dir, 'cli-data');
+    const { stdout, stderr } = await promisify(execFile)('node_modules/.bin/tsx', ['scripts/analytics.ts', '--tenant', h.acme.id], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, DATABASE_URL: h.database.url, RETRACK_DATA_DIR: dataDir },
+    });
+    const arrivals = trips.filter((t) => t.tenant.id === h.acme.id).flatMap((t) => t.arrivals);
+    const share = ((arrivals.filter((a) => a.onTime).length / arrivals.length) * 100).toFixed(1);
+    expect(stdout).toContain(`On time: ${share}% of ${arrivals.length} stop visits with a window`);
+    for (const facility of new Set(arrivals.map((a) => a.facility))) expect(stdout).toMatch(new RegExp(`\\n  ${facility}: [\\d.]+ min / [\\d.]+ min over \\d+ visits`));
+    expect(stdout).toMatch(/ETA mean absolute error by horizon \(model \/ baseline\):\n(  .*\n)*  (30 min|1 h|2 h|4 h): [\d.]+ min \/ [\d.]+ min/);
+    expect(stderr).toContain('dbt build passed');
+    expect(existsSync(join(dataDir, 'exports', 'positions', `tenant_id=${h.acme.id}`))).toBe(true);
   }, 180_000);
 
   it('generates the docs', async () => {

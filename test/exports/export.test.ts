@@ -2,12 +2,15 @@
 // every stored fix exactly once with its exact values and types, each row in the partition its
 // tenant and date name; an incremental re-run writes nothing, new fixes rewrite only their
 // partition, and a rewritten window holds no duplicate.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExport, type ExportSummary } from '../../exports/export.js';
+import { PROJECT_ROOT } from '../../infra/tools.js';
 import { parseExportArgs } from '../../scripts/export.js';
 import { runWorker, startHarness, type Harness } from '../api/harness.js';
 import { runSimulatedFleet, type SimulatedTrip } from '../support/simulated-fleet.js';
@@ -199,6 +202,19 @@ describe('npm run export', () => {
 });
 
 describe('the export command line', () => {
+  it('npm run export writes the window and prints what it wrote', async () => {
+    const dir = join(out, 'cli');
+    const { stdout } = await promisify(execFile)('node_modules/.bin/tsx', ['scripts/export.ts', '--from', window.from, '--to', window.to, '--out', dir, '--tables', 'positions,stop_visits'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, DATABASE_URL: h.database.url },
+    });
+    const summary = JSON.parse(stdout);
+    const stored = await storedFixes();
+    expect(summary).toMatchObject({ destination: dir, format: 'parquet', tables: { positions: { rows: stored.length }, stop_visits: { rows: trips.reduce((n, t) => n + t.arrivals.length, 0) } } });
+    expect(Object.keys(summary.tables)).toEqual(['positions', 'stop_visits']);
+    expect(files(dir).length).toBe(summary.files);
+  });
+
   it('takes a window of UTC dates, a tenant, a format and a folder, and names the bad argument', () => {
     expect(parseExportArgs(['--from', '2026-11-01', '--to', '2026-11-30', '--format', 'ndjson', '--out', '/tmp/x', '--full'], '/d')).toEqual({
       from: '2026-11-01',
