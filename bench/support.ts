@@ -1,6 +1,6 @@
-// What the API benchmarks share: a throw-away database on the machine's Postgres, the app on a
-// real listener (no Temporal: the client connects lazily and these reads never use it), timed
-// GETs with a key, and percentiles.
+// What the benchmarks share: a throw-away database on the machine's Postgres, the app on a real
+// listener (no Temporal: the client connects lazily and these reads never use it), timed GETs with
+// a key, and percentiles.
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
@@ -23,26 +23,32 @@ async function admin(adminUrl: string, statement: string): Promise<void> {
   await client.end();
 }
 
-/**
- * Runs `bench` on a freshly migrated database of its own with the API listening on it; the
- * listener is closed and the database dropped afterwards whatever happens.
- */
-export async function withBenchApi<T>(adminUrl: string, bench: (db: Kysely<Database>, api: BenchApi) => Promise<T>): Promise<T> {
+/** Runs `bench` on a freshly migrated database of its own, dropped afterwards whatever happens. */
+export async function withBenchDatabase<T>(adminUrl: string, bench: (db: Kysely<Database>) => Promise<T>): Promise<T> {
   const name = `retrack_bench_${randomUUID().slice(0, 8)}`;
   await admin(adminUrl, `create database ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const db = createDatabase(url.toString());
-  let api: BenchApi | undefined;
   try {
     await migrateToLatest(db);
-    api = await serveBenchApi(db);
-    return await bench(db, api);
+    return await bench(db);
   } finally {
-    await api?.close();
     await db.destroy();
     await admin(adminUrl, `drop database if exists ${name} with (force)`);
   }
+}
+
+/** As withBenchDatabase, with the API listening on the database (closed afterwards). */
+export function withBenchApi<T>(adminUrl: string, bench: (db: Kysely<Database>, api: BenchApi) => Promise<T>): Promise<T> {
+  return withBenchDatabase(adminUrl, async (db) => {
+    const api = await serveBenchApi(db);
+    try {
+      return await bench(db, api);
+    } finally {
+      await api.close();
+    }
+  });
 }
 
 export interface BenchApi {
