@@ -239,6 +239,8 @@ export interface ExportPartitionsTable {
   rows: ColumnType<string, number | string, number | string>;
   /** The latest change among the partition's rows when it was written. */
   high_water: Timestamp;
+  /** Sum of the rows' value hashes where rows can change without a newer timestamp ('0' otherwise). */
+  checksum: string;
   /** The part file written, relative to the destination. */
   file: string;
   exported_at: ColumnType<Date, Date | string | undefined, Date | string>;

@@ -3,8 +3,9 @@
 // Athena, BigQuery and Snowflake external stages read as they are.
 //
 // Incremental by partition: Postgres records, per destination, each partition written with its
-// row count and the latest change among its rows (export_partitions). A run writes only the
-// partitions of its window that changed since (new fixes, a stop reached, a late event), and
+// row count, the latest change among its rows and, for stop visits, a checksum of their values
+// (export_partitions). A run writes only the partitions of its window that changed since (new
+// fixes, a stop reached, a late event, a carrier assigned), and
 // writing a partition replaces its previous file, so a re-run never duplicates a row. `full`
 // rewrites every partition of the window.
 import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
@@ -109,9 +110,12 @@ async function writePartitionFile(duck: DuckDBConnection, columns: ExportColumn[
   return rows;
 }
 
-/** Replaces the partition folder's part files with the one just written (renamed into place last). */
+/**
+ * Replaces the partition folder's part files with the one just written (renamed into place last);
+ * a temporary file left by an interrupted run goes too.
+ */
 function replacePartFiles(dir: string, tmp: string, final: string): void {
-  for (const name of readdirSync(dir)) if (name.startsWith('part-')) rmSync(join(dir, name));
+  for (const name of readdirSync(dir)) if (name.startsWith('part-') || (name.startsWith('.part-') && join(dir, name) !== tmp)) rmSync(join(dir, name));
   renameSync(tmp, final);
 }
 

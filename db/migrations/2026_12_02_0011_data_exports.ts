@@ -13,10 +13,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('table_name', 'text', (c) => c.notNull())
     .addColumn('tenant_id', 'uuid', (c) => c.notNull())
     .addColumn('date', 'date', (c) => c.notNull())
-    // The partition's rows when written and the latest change among them: a partition is written
-    // again only when either differs from what Postgres holds now.
+    // The partition's rows when written, the latest change among them and, for rows derived from
+    // mutable ones (stop visits), a checksum of their values: a partition is written again only
+    // when one of them differs from what Postgres holds now.
     .addColumn('rows', 'bigint', (c) => c.notNull())
     .addColumn('high_water', 'timestamptz', (c) => c.notNull())
+    .addColumn('checksum', 'text', (c) => c.notNull())
     .addColumn('file', 'text', (c) => c.notNull())
     .addColumn('exported_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('export_partitions_pkey', ['destination', 'format', 'table_name', 'tenant_id', 'date'])

@@ -27,12 +27,16 @@ export interface PartitionState {
   rows: number;
   /** The latest change among the partition's rows, as Postgres text (exact to the microsecond). */
   highWater: string;
+  /** Sum of the rows' value hashes, for rows that change without a newer timestamp; '0' for the others. */
+  checksum: string;
 }
+
+type PartitionStateRow = { tenant_id: string; date: string; rows: string; high_water: string; checksum: string };
 
 interface TableSource {
   columns: ExportColumn[];
-  /** Per partition of the window: rows and the latest change. Columns tenant_id, date, rows, high_water. */
-  partitions(window: ExportWindow): RawBuilder<{ tenant_id: string; date: string; rows: string; high_water: string }>;
+  /** Per partition of the window: rows, the latest change and the checksum. Columns tenant_id, date, rows, high_water, checksum. */
+  partitions(window: ExportWindow): RawBuilder<PartitionStateRow>;
   /** A page of the partition's rows after `after` (the previous page's last `page_key`), in order. */
   page(tenantId: string, date: string, after: string | null, limit: number): RawBuilder<ExportRow & { page_key: string }>;
 }
@@ -72,7 +76,7 @@ const POSITION_COLUMNS: ExportColumn[] = [
 const positions: TableSource = {
   columns: POSITION_COLUMNS,
   partitions: (w) => sql`
-    select tenant_id::text, ${utcDate('recorded_at')}::text as date, count(*)::text as rows, max(received_at)::text as high_water
+    select tenant_id::text, ${utcDate('recorded_at')}::text as date, count(*)::text as rows, max(received_at)::text as high_water, '0' as checksum
     from positions
     where recorded_at >= ${dayStart(w.from)} and recorded_at < ${dayAfter(w.to)} ${tenantFilter('tenant_id', w.tenantId)}
     group by 1, 2`,
@@ -102,7 +106,7 @@ const shipmentEvents: TableSource = {
     { name: 'inserted_at', type: 'TIMESTAMPTZ' },
   ],
   partitions: (w) => sql`
-    select tenant_id::text, ${utcDate('occurred_at')}::text as date, count(*)::text as rows, max(inserted_at)::text as high_water
+    select tenant_id::text, ${utcDate('occurred_at')}::text as date, count(*)::text as rows, max(inserted_at)::text as high_water, '0' as checksum
     from shipment_events
     where occurred_at >= ${dayStart(w.from)} and occurred_at < ${dayAfter(w.to)} ${tenantFilter('tenant_id', w.tenantId)}
     group by 1, 2`,
@@ -144,9 +148,13 @@ const stopVisits: TableSource = {
     { name: 'lateness_min', type: 'DOUBLE' },
     { name: 'updated_at', type: 'TIMESTAMPTZ' },
   ],
+  // A carrier assigned or renamed changes a visit without touching shipments.updated_at: the
+  // checksum over the values that can change catches it.
   partitions: (w) => sql`
-    select s.tenant_id::text, ${utcDate('s.created_at')}::text as date, count(*)::text as rows, max(s.updated_at)::text as high_water
+    select s.tenant_id::text, ${utcDate('s.created_at')}::text as date, count(*)::text as rows, max(s.updated_at)::text as high_water,
+      sum(hashtextextended(concat_ws('|', s.status, s.carrier_id, c.name, st.status, st.arrived_at, st.departed_at, st.window_start, st.window_end), 0)::numeric)::text as checksum
     from shipments s join stops st on st.shipment_id = s.id
+    left join carriers c on c.id::text = s.carrier_id and c.tenant_id = s.tenant_id
     where s.created_at >= ${dayStart(w.from)} and s.created_at < ${dayAfter(w.to)} ${tenantFilter('s.tenant_id', w.tenantId)}
     group by 1, 2`,
   page: (tenantId, date, after, limit) => sql`
@@ -190,7 +198,7 @@ const etaPredictions: TableSource = {
   ],
   partitions: (w) => sql`
     select p.tenant_id::text, ${utcDate('p.predicted_at')}::text as date, count(*)::text as rows,
-      max(greatest(p.created_at, s.updated_at))::text as high_water
+      max(greatest(p.created_at, s.updated_at))::text as high_water, '0' as checksum
     from eta_predictions p join shipments s on s.id = p.shipment_id
     where p.predicted_at >= ${dayStart(w.from)} and p.predicted_at < ${dayAfter(w.to)} ${tenantFilter('p.tenant_id', w.tenantId)}
     group by 1, 2`,
@@ -228,16 +236,16 @@ export interface Destination {
  * written from fewer or more rows, or from older ones. With `all`, every partition of the window.
  */
 export async function partitionsToExport(db: Kysely<Database>, table: ExportTableName, window: ExportWindow, to: Destination, all = false): Promise<PartitionState[]> {
-  const { rows } = await sql<{ tenant_id: string; date: string; rows: string; high_water: string }>`
+  const { rows } = await sql<PartitionStateRow>`
     with current_state as (${SOURCES[table].partitions(window)})
-    select c.tenant_id, c.date, c.rows, c.high_water
+    select c.tenant_id, c.date, c.rows, c.high_water, c.checksum
     from current_state c
     left join export_partitions e
       on e.destination = ${to.destination} and e.format = ${to.format} and e.table_name = ${table}
      and e.tenant_id = c.tenant_id::uuid and e.date = c.date::date
-    where ${all} or e.date is null or e.rows <> c.rows::bigint or e.high_water < c.high_water::timestamptz
+    where ${all} or e.date is null or e.rows <> c.rows::bigint or e.high_water < c.high_water::timestamptz or e.checksum <> c.checksum
     order by c.date, c.tenant_id`.execute(db);
-  return rows.map((r) => ({ tenantId: r.tenant_id, date: r.date, rows: Number(r.rows), highWater: r.high_water }));
+  return rows.map((r) => ({ tenantId: r.tenant_id, date: r.date, rows: Number(r.rows), highWater: r.high_water, checksum: r.checksum }));
 }
 
 /** A partition's rows, page by page, in a stable order. */
@@ -268,6 +276,7 @@ export async function recordPartition(
     date: partition.date,
     rows: written.rows,
     high_water: sql<Date>`${partition.highWater}::timestamptz`,
+    checksum: partition.checksum,
     file: written.file,
     exported_at: new Date(),
   };
@@ -278,6 +287,7 @@ export async function recordPartition(
       oc.columns(['destination', 'format', 'table_name', 'tenant_id', 'date']).doUpdateSet({
         rows: values.rows,
         high_water: values.high_water,
+        checksum: values.checksum,
         file: values.file,
         exported_at: values.exported_at,
       }),

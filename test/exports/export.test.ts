@@ -3,6 +3,7 @@
 // tenant and date name; an incremental re-run writes nothing, new fixes rewrite only their
 // partition, and a rewritten window holds no duplicate.
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -170,6 +171,21 @@ describe('npm run export', () => {
     expect(counts).toEqual({ n: stored.length, ids: stored.length });
     const unrouted = await rows(`select device_id from ${glob(out, 'positions')} where shipment_id is null`);
     expect(unrouted).toEqual(late.map(() => ({ device_id: deviceId })));
+  });
+
+  it("rewrites a shipment's stop visits when its carrier changes, though no timestamp moves", async () => {
+    const trip = trips.find((t) => !t.plan.withCarrier)!;
+    const carrier = await h.database.db
+      .insertInto('carriers')
+      .values({ id: randomUUID(), tenant_id: trip.tenant.id, name: 'Late Assigned Haulage', updated_at: new Date() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await h.database.db.updateTable('shipments').set({ carrier_id: carrier.id }).where('id', '=', trip.shipmentId).execute();
+    const incremental = await exportTo(out);
+    expect(Object.fromEntries(Object.entries(incremental.tables).map(([table, t]) => [table, t.partitions]))).toEqual({ positions: 0, shipment_events: 0, stop_visits: 1, eta_predictions: 0 });
+    const visits = await rows(`select distinct carrier_id, carrier_name from ${glob(out, 'stop_visits')} where shipment_id = '${trip.shipmentId}'`);
+    expect(visits).toEqual([{ carrier_id: carrier.id, carrier_name: 'Late Assigned Haulage' }]);
+    expect((await exportTo(out)).files).toEqual([]);
   });
 
   it('replaces a re-exported window: every partition rewritten, no row twice', async () => {
