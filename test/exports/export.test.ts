@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runExport, type ExportSummary } from '../../exports/export.js';
+import { ExportBusyError, runExport, type ExportSummary } from '../../exports/export.js';
 import { PROJECT_ROOT } from '../../infra/tools.js';
 import { parseExportArgs } from '../../scripts/export.js';
 import { runWorker, startHarness, type Harness } from '../api/harness.js';
@@ -203,6 +204,19 @@ describe('npm run export', () => {
       const [exported] = await rows(`select count(*)::int as n from ${glob(out, table)}`);
       expect(exported!.n, table).toBe(Number(stored.n));
     }
+  });
+
+  it('refuses a second run into the same destination while one is writing', async () => {
+    await h.database.db.connection().execute(async (conn) => {
+      // What a running export holds: its destination's session lock.
+      await sql`select pg_advisory_lock(hashtextextended(${`export:${out}:parquet`}, 0))`.execute(conn);
+      try {
+        await expect(exportTo(out)).rejects.toBeInstanceOf(ExportBusyError);
+        expect((await exportTo(out, { format: 'ndjson', tables: ['stop_visits'], out: join(out, 'elsewhere') })).tables.stop_visits.partitions).toBeGreaterThan(0);
+      } finally {
+        await sql`select pg_advisory_unlock(hashtextextended(${`export:${out}:parquet`}, 0))`.execute(conn);
+      }
+    });
   });
 
   it("exports one tenant's partitions only, and NDJSON with the same rows", async () => {
