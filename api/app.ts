@@ -27,6 +27,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { auditEventRoutes } from './routes/audit-events.js';
 import { analyticsRoutes } from './routes/analytics.js';
+import { exportRoutes } from './routes/exports.js';
 import { consoleRoutes } from './routes/console.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { shareLinkRoutes } from './routes/share-links.js';
@@ -114,6 +115,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/', apiKeyRoutes(routeDeps));
   app.route('/', auditEventRoutes(routeDeps));
   app.route('/', analyticsRoutes(routeDeps));
+  app.route('/', exportRoutes(routeDeps));
   app.route('/', sessionRoutes(routeDeps, sessions));
   app.route('/', shipmentStreamRoutes(routeDeps, streams));
   app.route('/', shipmentMapRoutes(routeDeps));

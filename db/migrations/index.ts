@@ -10,6 +10,7 @@ import * as consoleSessionsAndShareLinks from './2026_12_02_0007_console_session
 import * as stopArrivalConfirmation from './2026_12_02_0008_stop_arrival_confirmation.js';
 import * as fixIngest from './2026_12_02_0009_fix_ingest.js';
 import * as eventFeedAndWebhooks from './2026_12_02_0010_event_feed_and_webhooks.js';
+import * as dataExports from './2026_12_02_0011_data_exports.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_26_0001_initial': initial,
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_0008_stop_arrival_confirmation': stopArrivalConfirmation,
   '2026_12_02_0009_fix_ingest': fixIngest,
   '2026_12_02_0010_event_feed_and_webhooks': eventFeedAndWebhooks,
+  '2026_12_02_0011_data_exports': dataExports,
 };

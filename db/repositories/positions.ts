@@ -13,7 +13,8 @@ export async function insertPositions(db: Kysely<Database>, rows: NewPosition[])
   return Number(result.numInsertedOrUpdatedRows ?? 0n);
 }
 
-export type PositionScope = { shipmentId: string } | { deviceId: string };
+/** A shipment's fixes, a device's, or every fix of the tenant (routed or not). */
+export type PositionScope = { shipmentId: string } | { deviceId: string } | { tenant: true };
 const POSITIONS_CURSOR = keysetCursor('positions', isBigintId);
 
 /** Time-range read in fix-time order, keyset-paginated on (recorded_at, id). Throws InvalidCursorError. */
@@ -24,7 +25,8 @@ export async function listPositions(
   range: { from?: string; to?: string; limit: number; cursor?: string },
 ): Promise<{ items: PositionRow[]; nextCursor: string | null }> {
   let query = db.selectFrom('positions').selectAll().select(microsText('recorded_at').as('cursor_at')).where('tenant_id', '=', tenantId);
-  query = 'shipmentId' in scope ? query.where('shipment_id', '=', scope.shipmentId) : query.where('device_id', '=', scope.deviceId);
+  if ('shipmentId' in scope) query = query.where('shipment_id', '=', scope.shipmentId);
+  else if ('deviceId' in scope) query = query.where('device_id', '=', scope.deviceId);
   if (range.from) query = query.where('recorded_at', '>=', new Date(range.from));
   if (range.to) query = query.where('recorded_at', '<', new Date(range.to));
   if (range.cursor) {

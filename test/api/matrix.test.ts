@@ -231,6 +231,16 @@ const ROWS: Row[] = [
   },
   { method: 'GET', path: '/v1/audit-events', allowed: ADMIN, success: 200, request: async () => ({ path: '/v1/audit-events' }) },
   { method: 'GET', path: '/v1/analytics/eta-accuracy', allowed: READERS, success: 200, request: async () => ({ path: '/v1/analytics/eta-accuracy' }) },
+  { method: 'GET', path: '/v1/analytics/on-time', allowed: READERS, success: 200, request: async () => ({ path: '/v1/analytics/on-time' }) },
+  { method: 'GET', path: '/v1/analytics/dwell', allowed: READERS, success: 200, request: async () => ({ path: '/v1/analytics/dwell' }) },
+  {
+    method: 'GET',
+    path: '/v1/exports/positions',
+    allowed: READERS,
+    success: 200,
+    // A range without fixes: the body is empty (the export tests read real ones).
+    request: async () => ({ path: '/v1/exports/positions?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z' }),
+  },
   { method: 'GET', path: '/v1/sessions/current', allowed: READERS, success: 200, request: async () => ({ path: '/v1/sessions/current' }) },
   { method: 'DELETE', path: '/v1/sessions/current', allowed: READERS, success: 204, request: async () => ({ path: '/v1/sessions/current' }) },
   { method: 'GET', path: '/v1/shipment-overview', allowed: READERS, success: 200, request: async () => ({ path: '/v1/shipment-overview' }) },
