@@ -18,7 +18,8 @@ let server: ServerType;
 let baseUrl: string;
 
 beforeAll(async () => {
-  h = await startHarness({ queryTimeoutMs: 5_000 });
+  // Hundreds of requests go through one admin key here; the per-key rate limit has tests of its own.
+  h = await startHarness({ queryTimeoutMs: 5_000, apiKeys: { rateLimitBurst: 10_000, rateLimitPerSecond: 10_000 } });
   stopWorker = await runWorker(h);
   const listening = await serveApi({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' });
   server = listening.server;
