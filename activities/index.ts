@@ -41,7 +41,7 @@ export function createActivities({ db, logger, webhooks = DEFAULT_WEBHOOK_ACTIVI
      * far it has now read. A local activity: one database round trip, no task queue.
      */
     async loadShipmentFixes(request: FixLoadRequest): Promise<FixLoad> {
-      const loaded = await loadStoredFixes(db, request.shipmentId, request.afterSeq, request.limit);
+      const loaded = await loadStoredFixes(db, request.shipmentId, request.afterSeq, request.limit, request.calmZone);
       return { fixes: encodeFixes(loaded.fixes), upToSeq: loaded.upToSeq, more: loaded.more };
     },
 

@@ -1,11 +1,13 @@
 // The ingest edge: stores a shipment's fixes (db/repositories/fix-ingest.ts) and wakes its
 // workflow with a tiny signal when no wake-up is outstanding, so a burst of requests for one
 // shipment costs one signal. A 202 means stored: a wake-up that cannot be sent now (Temporal down,
-// an API that dies after its commit) stays outstanding and the sweeper sends it.
+// an API that dies after its commit) stays outstanding and the sweeper sends it. Fixes inside the
+// workflow's calm zone wake nothing at once: a deferred delivery wakes it `deferMs` later, for
+// every fix stored meanwhile (one signal per truck per window instead of one per fix).
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database, NewPosition } from '../db/schema.js';
-import { closeIngest, findOutstandingWakeups, markWakeupResent, storeShipmentFixes } from '../db/repositories/fix-ingest.js';
+import { claimDeferredWakeups, closeIngest, findOutstandingWakeups, markWakeupResent, storeShipmentFixes, type OutstandingWakeup } from '../db/repositories/fix-ingest.js';
 import type { Logger } from '../infra/logger.js';
 import { startPeriodic, type PeriodicJob } from '../infra/periodic.js';
 import { fixesStoredSignal } from '../workflows/contract.js';
@@ -53,6 +55,8 @@ export interface IngestResult {
   accepted: number;
   duplicates: number;
   shipmentClosed: boolean;
+  /** Stored inside the calm zone: the workflow reads them within the deferral window. */
+  deferred: boolean;
 }
 
 export interface SweepResult {
@@ -66,6 +70,8 @@ export interface FixIngest {
   store(target: IngestTarget, rows: NewPosition[]): Promise<IngestResult>;
   /** Re-sends wake-ups that were decided but never consumed. */
   sweep(): Promise<SweepResult>;
+  /** Wakes the workflows whose calm-zone fixes have waited `deferMs` (no-op when deferral is off). */
+  deliverDeferred(): Promise<SweepResult>;
 }
 
 export interface FixIngestOptions {
@@ -75,9 +81,13 @@ export interface FixIngestOptions {
   sweepLimit?: number;
   /** How long a wake-up may stay unconsumed before the sweeper sends it again (then with back-off). */
   resendAfterMs?: number;
+  /** How long fixes inside the calm zone may wait for their wake-up; 0 wakes on every fix. */
+  deferMs?: number;
+  /** Deferred wake-ups sent at once (each is one signal round trip). */
+  deliveryConcurrency?: number;
 }
 
-export function createFixIngest({ db, wake, logger, sweepLimit = 500, resendAfterMs = 5_000 }: FixIngestOptions): FixIngest {
+export function createFixIngest({ db, wake, logger, sweepLimit = 500, resendAfterMs = 5_000, deferMs = 0, deliveryConcurrency = 32 }: FixIngestOptions): FixIngest {
   /** 'closed' closes the ingest row; any failure leaves the wake-up outstanding for the sweeper. */
   async function send(target: IngestTarget, upToSeq: number): Promise<WakeupOutcome | 'failed'> {
     try {
@@ -92,9 +102,9 @@ export function createFixIngest({ db, wake, logger, sweepLimit = 500, resendAfte
 
   return {
     async store(target, rows) {
-      const stored = await storeShipmentFixes(db, target, rows);
+      const stored = await storeShipmentFixes(db, target, rows, { mayDefer: deferMs > 0 });
       const outcome = stored.wakeUpToSeq === undefined ? undefined : await send(target, stored.wakeUpToSeq);
-      return { accepted: stored.accepted, duplicates: rows.length - stored.accepted, shipmentClosed: outcome === 'closed' };
+      return { accepted: stored.accepted, duplicates: rows.length - stored.accepted, shipmentClosed: outcome === 'closed', deferred: stored.deferred };
     },
 
     async sweep() {
@@ -109,10 +119,29 @@ export function createFixIngest({ db, wake, logger, sweepLimit = 500, resendAfte
       if (result.outstanding > 0) logger.info({ ...result }, 'sweeper re-sent outstanding wake-ups');
       return result;
     },
+
+    async deliverDeferred() {
+      const result: SweepResult = { outstanding: 0, delivered: 0, failed: 0 };
+      if (deferMs <= 0) return result;
+      for (let claimed: OutstandingWakeup[]; (claimed = await claimDeferredWakeups(db, sweepLimit, deferMs)).length > 0; ) {
+        result.outstanding += claimed.length;
+        for (let i = 0; i < claimed.length; i += deliveryConcurrency) {
+          const outcomes = await Promise.all(claimed.slice(i, i + deliveryConcurrency).map((wakeup) => send(wakeup, wakeup.upToSeq)));
+          for (const outcome of outcomes) result[outcome === 'failed' ? 'failed' : 'delivered'] += 1;
+        }
+        if (claimed.length < sweepLimit) break;
+      }
+      return result;
+    },
   };
 }
 
 /** Runs `ingest.sweep()` every `intervalMs` (never two at once) until stopped. */
 export function startWakeupSweeper(ingest: FixIngest, options: { intervalMs: number; logger: Logger }): PeriodicJob {
   return startPeriodic(() => ingest.sweep(), { ...options, name: 'wake-up sweep' });
+}
+
+/** Runs `ingest.deliverDeferred()` every `intervalMs` until stopped: a deferred fix waits at most deferMs plus this. */
+export function startDeferredDelivery(ingest: FixIngest, options: { intervalMs: number; logger: Logger }): PeriodicJob {
+  return startPeriodic(() => ingest.deliverDeferred(), { ...options, name: 'deferred wake-up delivery' });
 }

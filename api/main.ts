@@ -6,10 +6,11 @@ import { createDatabase } from '../db/connection.js';
 import { apiConfigFromEnv, createApp } from './app.js';
 import { serveApi } from './http-server.js';
 import { createApiKeyService } from './auth.js';
-import { createFixIngest, startWakeupSweeper, temporalWakeup } from './fix-ingest.js';
+import { createFixIngest, startDeferredDelivery, startWakeupSweeper, temporalWakeup } from './fix-ingest.js';
 import { createShipmentStreamHub } from './shipment-stream-hub.js';
 
 const SWEEP_INTERVAL_MS = 5_000;
+const DEFERRED_DELIVERY_INTERVAL_MS = 1_000;
 
 /** The API may start before Temporal (npm start, docker compose): keep trying with backoff. */
 async function connectTemporal(address: string, logger: Logger): Promise<Connection> {
@@ -31,13 +32,14 @@ const connection = await connectTemporal(env.TEMPORAL_ADDRESS, logger);
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 
 const config = apiConfigFromEnv(env);
-const ingest = createFixIngest({ db, wake: temporalWakeup(temporal), logger });
+const ingest = createFixIngest({ db, wake: temporalWakeup(temporal), logger, deferMs: env.INGEST_DEFER_MS });
 // Revocations made by any API process reach this one's key cache through Postgres LISTEN/NOTIFY.
 const keys = createApiKeyService({ db, logger, settings: config.apiKeys });
 await keys.listen(env.DATABASE_URL);
 const streams = createShipmentStreamHub({ db, logger, pollMs: config.console.streamPollMs, maxStreamsPerKey: config.console.maxStreamsPerKey });
 const app = createApp({ db, temporal, logger, config, ingest, keys, streams });
 const sweeper = startWakeupSweeper(ingest, { intervalMs: SWEEP_INTERVAL_MS, logger });
+const deferredDelivery = startDeferredDelivery(ingest, { intervalMs: DEFERRED_DELIVERY_INTERVAL_MS, logger });
 
 const { server, port } = await serveApi({ fetch: app.fetch, port: env.PORT });
 logger.info({ port, docs: `http://localhost:${port}/docs`, console: `http://localhost:${port}/app` }, 'API listening');
@@ -51,6 +53,7 @@ async function shutdown(signal: string): Promise<void> {
   streams.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await sweeper.stop();
+  await deferredDelivery.stop();
   await keys.close();
   await connection.close();
   await db.destroy();

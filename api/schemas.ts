@@ -120,6 +120,7 @@ export const PositionsAcceptedSchema = z
     accepted: z.number().int().openapi({ description: 'Fixes stored by this request' }),
     duplicates: z.number().int().openapi({ description: 'Fixes already stored (repeats are ignored)' }),
     shipmentClosed: z.boolean().optional().openapi({ description: 'The shipment workflow has completed: fixes are stored but no longer processed' }),
+    deferred: z.boolean().optional().openapi({ description: 'Stored inside the shipment\'s calm zone (far from every stop, on its route): the workflow reads them within the deferral window (INGEST_DEFER_MS) instead of at once' }),
   })
   .openapi('PositionsAccepted');
 
@@ -129,7 +130,7 @@ export const DevicePositionsAcceptedSchema = z
     duplicates: z.number().int(),
     unrouted: z.number().int().openapi({ description: 'Fixes stored for the device only, because it has no active shipment' }),
     shipments: z.array(
-      z.object({ shipmentId: z.string(), accepted: z.number().int(), duplicates: z.number().int(), shipmentClosed: z.boolean().optional() }),
+      z.object({ shipmentId: z.string(), accepted: z.number().int(), duplicates: z.number().int(), shipmentClosed: z.boolean().optional(), deferred: z.boolean().optional() }),
     ).openapi({ description: "The device's active shipments the fixes were routed to; empty when none (fixes kept for the device only)" }),
   })
   .openapi('DevicePositionsAccepted');

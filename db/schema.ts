@@ -118,6 +118,14 @@ export interface ShipmentIngestTable {
   wake_seq: ColumnType<string, string | number | undefined, string | number>;
   wake_sent_at: Timestamp | null;
   wake_attempts: ColumnType<number, number | undefined, number>;
+  /** The workflow's calm zone: fixes inside it may wait for a deferred wake-up. */
+  calm_lat: number | null;
+  calm_lon: number | null;
+  calm_radius_m: number | null;
+  /** The band's route stretch, [lon, lat, lon, lat, ...]; null: the disc alone. */
+  calm_path: number[] | null;
+  calm_path_width_m: number | null;
+  deferred_since: Timestamp | null;
 }
 
 export interface ShipmentEventsTable {

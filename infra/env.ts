@@ -33,6 +33,11 @@ const envSchema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(2_000),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS must be at least 2').default(8),
   WORKER_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(16).default(2),
+  /**
+   * How long fixes inside a shipment's calm zone (far from every stop, well inside the route
+   * corridor) may wait before their workflow reads them; 0 wakes the workflow on every upload.
+   */
+  INGEST_DEFER_MS: z.coerce.number().int().min(0).max(300_000, 'INGEST_DEFER_MS must be at most 300000 (5 minutes)').default(30_000),
   /** Worker processes `npm start` runs (compose scales the `worker` service instead). */
   WORKER_PROCESSES: z.coerce.number().int().min(1, 'WORKER_PROCESSES must be at least 1').max(32).default(1),
   /** A MapLibre style for the console's maps (vector tiles); unset draws the offline Natural Earth outlines. */

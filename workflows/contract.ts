@@ -3,6 +3,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { EncodedFixes } from '../domain/fix-codec.js';
+import type { CalmZone } from '../domain/shipment/calm-zone.js';
 import type { Fix, ShipmentPlan, ShipmentThresholds, ShipmentView } from '../domain/types.js';
 import type * as shipmentWorkflows from './index.js';
 
@@ -98,6 +99,8 @@ export interface FixLoadRequest {
   /** The workflow's mark; absent after the v1 handover: start from the ingest row's own. */
   afterSeq?: number;
   limit: number;
+  /** Where fixes may wait for a deferred wake-up (domain/shipment/calm-zone.ts); absent: every fix wakes the workflow. */
+  calmZone?: CalmZone;
 }
 
 export interface FixLoad {

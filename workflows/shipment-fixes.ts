@@ -6,6 +6,7 @@ import { log, proxyLocalActivities } from '@temporalio/workflow';
 import type { ShipmentActivities } from '../activities/index.js';
 import { decodeFixes } from '../domain/fix-codec.js';
 import { toIso } from '../domain/fixes.js';
+import { calmZone } from '../domain/shipment/calm-zone.js';
 import { decideFixes, decideRerun, type Decision, type DecisionContext } from '../domain/shipment/decide.js';
 import { MAX_REREAD_FIXES } from '../domain/shipment/reevaluation.js';
 import type { Fix, ShipmentPlan } from '../domain/types.js';
@@ -47,7 +48,9 @@ export function createFixReader({ state, plan, ctx, apply, fixNowMs }: { state: 
   async function ingestStored(): Promise<void> {
     try {
       for (let more = true; more; ) {
-        const load = await loadShipmentFixes({ tenantId: plan.tenantId, shipmentId: plan.shipmentId, afterSeq: state.ingest.loadedSeq, limit: LOAD_LIMIT });
+        // The zone as decided so far: a fix stored inside it may wait (its place on the map is static, so a zone one read old is still right).
+        const zone = calmZone(state.decisions.rules, ctx);
+        const load = await loadShipmentFixes({ tenantId: plan.tenantId, shipmentId: plan.shipmentId, afterSeq: state.ingest.loadedSeq, limit: LOAD_LIMIT, ...(zone ? { calmZone: zone } : {}) });
         state.ingest.loadedSeq = load.upToSeq;
         more = load.more;
         const fixes = decodeFixes(load.fixes);

@@ -104,8 +104,8 @@ export function positionRoutes(deps: RouteDeps) {
     rejectFutureFixes(positions, config);
     const owner = { tenantId: auth.tenantId, shipmentId: shipment.id, deviceId: shipment.device_id };
     const target = { tenantId: auth.tenantId, shipmentId: shipment.id, workflowId: shipment.workflow_id };
-    const { accepted, duplicates, shipmentClosed } = await ingest.store(target, positions.map((fix) => fixToRow(fix, owner)));
-    return c.json({ accepted, duplicates, ...(shipmentClosed ? { shipmentClosed } : {}) }, 202);
+    const { accepted, duplicates, shipmentClosed, deferred } = await ingest.store(target, positions.map((fix) => fixToRow(fix, owner)));
+    return c.json({ accepted, duplicates, ...(shipmentClosed ? { shipmentClosed } : {}), ...(deferred ? { deferred } : {}) }, 202);
   });
 
   router.openapi(devicePushRoute, async (c) => {
@@ -128,7 +128,7 @@ export function positionRoutes(deps: RouteDeps) {
       shipments.map(async (shipment) => {
         const target = { tenantId: auth.tenantId, shipmentId: shipment.id, workflowId: shipment.workflow_id };
         const result = await ingest.store(target, positions.map((fix) => fixToRow(fix, { tenantId: auth.tenantId, shipmentId: shipment.id, deviceId })));
-        return { shipmentId: shipment.id, accepted: result.accepted, duplicates: result.duplicates, ...(result.shipmentClosed ? { shipmentClosed: true } : {}) };
+        return { shipmentId: shipment.id, accepted: result.accepted, duplicates: result.duplicates, ...(result.shipmentClosed ? { shipmentClosed: true } : {}), ...(result.deferred ? { deferred: true } : {}) };
       }),
     );
     const totals = { accepted: perShipment.reduce((n, r) => n + r.accepted, 0), duplicates: perShipment.reduce((n, r) => n + r.duplicates, 0) };

@@ -5,10 +5,14 @@
 //   read, so a wake-up counts as outstanding exactly while stored fixes wait for a load;
 // - a sweeper re-sends outstanding wake-ups that were never consumed (an API that died between
 //   its commit and its signal, a workflow not started yet), with back-off.
+// - fixes stored inside the workflow's calm zone (domain/shipment/calm-zone.ts) claim no wake-up:
+//   the row notes since when fixes wait, and the edge claims and sends a deferred wake-up for
+//   them a short while later (claimDeferredWakeups).
 // Because sequences are handed out under the row lock, they commit in order: a load never skips a
 // fix that commits later with a smaller sequence.
 import { sql, type Kysely } from 'kysely';
 import type { Database, NewPosition } from '../schema.js';
+import type { CalmZone } from '../../domain/shipment/calm-zone.js';
 import type { Fix } from '../../domain/types.js';
 import { toFix } from './positions.js';
 
@@ -16,18 +20,46 @@ export interface StoredFixes {
   accepted: number;
   /** Set when the caller must wake the workflow: fixes up to here are stored. */
   wakeUpToSeq?: number;
+  /** The fixes lay inside the calm zone: no wake-up now, a deferred one later. */
+  deferred: boolean;
+}
+
+/** Metres per degree of latitude on turf's sphere: the calm check measures on a flat local map. */
+const METRES_PER_DEGREE = 111_195;
+
+/**
+ * Whether every row lies inside the calm zone of the ingest row `zone`: within the disc and, when
+ * the zone has a band, within its width of one of the path's segments. Measured on a flat map
+ * around each fix (good to well under a percent at these distances, far inside the zone's margin).
+ */
+function insideCalmZone(rows: NewPosition[]) {
+  const k = METRES_PER_DEGREE;
+  return sql<boolean>`zone.calm_radius_m is not null and not exists (
+    select 1 from unnest(${rows.map((row) => row.lat)}::float8[], ${rows.map((row) => row.lon)}::float8[]) as fix(lat, lon)
+    where ${k} * sqrt(power(fix.lat - zone.calm_lat, 2) + power((fix.lon - zone.calm_lon) * cos(radians(zone.calm_lat)), 2)) > zone.calm_radius_m
+      or (zone.calm_path is not null and not exists (
+        select 1 from generate_series(1, cardinality(zone.calm_path) / 2 - 1) as segment(i),
+          lateral (select (zone.calm_path[2 * i - 1] - fix.lon) * cos(radians(fix.lat)) * ${k} as ax, (zone.calm_path[2 * i] - fix.lat) * ${k} as ay,
+                          (zone.calm_path[2 * i + 1] - fix.lon) * cos(radians(fix.lat)) * ${k} as bx, (zone.calm_path[2 * i + 2] - fix.lat) * ${k} as by) ends,
+          lateral (select case when (bx - ax) ^ 2 + (by - ay) ^ 2 = 0 then 0
+                               else greatest(0, least(1, -(ax * (bx - ax) + ay * (by - ay)) / ((bx - ax) ^ 2 + (by - ay) ^ 2))) end as t) nearest
+        where sqrt((ax + t * (bx - ax)) ^ 2 + (ay + t * (by - ay)) ^ 2) <= zone.calm_path_width_m)))`;
 }
 
 /**
  * Stores one shipment's fixes (rows of that shipment) in one statement: reserves sequences,
  * inserts what is new (repeats of a stored fix are skipped), and claims the wake-up when none is
- * outstanding.
+ * outstanding, unless `mayDefer` and every fix lies inside the workflow's calm zone.
  */
-export async function storeShipmentFixes(db: Kysely<Database>, owner: { tenantId: string; shipmentId: string }, rows: NewPosition[]): Promise<StoredFixes> {
-  if (rows.length === 0) return { accepted: 0 };
+export async function storeShipmentFixes(db: Kysely<Database>, owner: { tenantId: string; shipmentId: string }, rows: NewPosition[], options: { mayDefer?: boolean } = {}): Promise<StoredFixes> {
+  if (rows.length === 0) return { accepted: 0, deferred: false };
   const n = rows.length;
   const idle = sql<boolean>`shipment_ingest.wake_seq <= shipment_ingest.loaded_seq`;
+  // A heuristic read outside the row lock: a zone that changes meanwhile only moves a wake-up in time.
+  const calm = options.mayDefer ? sql<boolean>`coalesce((select ${insideCalmZone(rows)} from shipment_ingest zone where zone.shipment_id = ${owner.shipmentId}), false)` : sql<boolean>`false`;
+  const wake = sql<boolean>`(${idle} and not (select calm from calm))`;
   const result = await db
+    .with('calm', (qb) => qb.selectNoFrom(calm.as('calm')))
     .with('ingest', (qb) =>
       qb
         .insertInto('shipment_ingest')
@@ -35,12 +67,13 @@ export async function storeShipmentFixes(db: Kysely<Database>, owner: { tenantId
         .onConflict((oc) =>
           oc.column('shipment_id').doUpdateSet({
             stored_seq: sql`shipment_ingest.stored_seq + ${n}`,
-            wake_seq: sql`case when ${idle} then shipment_ingest.stored_seq + ${n} else shipment_ingest.wake_seq end`,
-            wake_sent_at: sql`case when ${idle} then now() else shipment_ingest.wake_sent_at end`,
-            wake_attempts: sql`case when ${idle} then 0 else shipment_ingest.wake_attempts end`,
+            wake_seq: sql`case when ${wake} then shipment_ingest.stored_seq + ${n} else shipment_ingest.wake_seq end`,
+            wake_sent_at: sql`case when ${wake} then now() else shipment_ingest.wake_sent_at end`,
+            wake_attempts: sql`case when ${wake} then 0 else shipment_ingest.wake_attempts end`,
+            deferred_since: sql`case when ${wake} then null when ${idle} then coalesce(shipment_ingest.deferred_since, now()) else shipment_ingest.deferred_since end`,
           }),
         )
-        .returning([sql<string>`stored_seq - ${n}`.as('base'), 'stored_seq', 'wake_seq']),
+        .returning([sql<string>`stored_seq - ${n}`.as('base'), 'stored_seq', 'wake_seq', 'deferred_since']),
     )
     .with('inserted', (qb) =>
       qb
@@ -50,10 +83,11 @@ export async function storeShipmentFixes(db: Kysely<Database>, owner: { tenantId
         .returning('id'),
     )
     .selectFrom('ingest')
-    .select(['stored_seq', 'wake_seq', sql<string>`(select count(*) from inserted)`.as('accepted')])
+    .select(['stored_seq', 'wake_seq', 'deferred_since', sql<string>`(select count(*) from inserted)`.as('accepted')])
     .executeTakeFirstOrThrow();
   const accepted = Number(result.accepted);
-  return { accepted, ...(result.wake_seq === result.stored_seq ? { wakeUpToSeq: Number(result.stored_seq) } : {}) };
+  if (result.wake_seq === result.stored_seq) return { accepted, wakeUpToSeq: Number(result.stored_seq), deferred: false };
+  return { accepted, deferred: result.deferred_since !== null };
 }
 
 export interface LoadedFixes {
@@ -68,7 +102,7 @@ export interface LoadedFixes {
  * Reads up to `limit` fixes after `afterSeq` (the workflow's mark; absent: the row's own, as after
  * the v1 handover) in sequence order, and records how far the workflow has read.
  */
-export async function loadStoredFixes(db: Kysely<Database>, shipmentId: string, afterSeq: number | undefined, limit: number): Promise<LoadedFixes> {
+export async function loadStoredFixes(db: Kysely<Database>, shipmentId: string, afterSeq: number | undefined, limit: number, calmZone?: CalmZone): Promise<LoadedFixes> {
   return db.transaction().execute(async (trx) => {
     const ingest = await trx.selectFrom('shipment_ingest').select(['stored_seq', 'loaded_seq']).where('shipment_id', '=', shipmentId).forUpdate().executeTakeFirst();
     if (!ingest) return { fixes: [], upToSeq: afterSeq ?? 0, more: false };
@@ -86,7 +120,16 @@ export async function loadStoredFixes(db: Kysely<Database>, shipmentId: string, 
     const upToSeq = more ? Number(kept.at(-1)!.seq) : Math.max(from, Number(ingest.stored_seq));
     await trx
       .updateTable('shipment_ingest')
-      .set({ loaded_seq: sql`greatest(loaded_seq, ${upToSeq})`, wake_attempts: sql`case when wake_seq <= ${upToSeq} then 0 else wake_attempts end` })
+      .set({
+        loaded_seq: sql`greatest(loaded_seq, ${upToSeq})`,
+        wake_attempts: sql`case when wake_seq <= ${upToSeq} then 0 else wake_attempts end`,
+        deferred_since: sql`case when stored_seq <= ${upToSeq} then null else deferred_since end`,
+        calm_lat: calmZone?.lat ?? null,
+        calm_lon: calmZone?.lon ?? null,
+        calm_radius_m: calmZone?.radiusM ?? null,
+        calm_path: calmZone?.corridor ? calmZone.corridor.path.flat() : null,
+        calm_path_width_m: calmZone?.corridor?.widthM ?? null,
+      })
       .where('shipment_id', '=', shipmentId)
       .execute();
     return { fixes: kept.map((row) => ({ ...toFix(row), seq: Number(row.seq) })), upToSeq, more };
@@ -133,13 +176,38 @@ export async function findOutstandingWakeups(db: Kysely<Database>, limit: number
   return rows.map((r) => ({ shipmentId: r.shipment_id, tenantId: r.tenant_id, workflowId: r.workflow_id, upToSeq: Number(r.wake_seq) }));
 }
 
+/**
+ * Claims a wake-up for every shipment whose fixes have waited in its calm zone since `deferMs`
+ * ago or longer (and none is outstanding): the caller sends them, the sweeper re-sends any that fail.
+ */
+export async function claimDeferredWakeups(db: Kysely<Database>, limit: number, deferMs: number): Promise<OutstandingWakeup[]> {
+  const due = db
+    .selectFrom('shipment_ingest')
+    .select('shipment_id')
+    .where('deferred_since', '<=', sql<Date>`now() - interval '1 millisecond' * ${deferMs}`)
+    .where(sql<boolean>`wake_seq <= loaded_seq`)
+    .orderBy('deferred_since')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked();
+  const rows = await db
+    .updateTable('shipment_ingest as i')
+    .from('shipments as s')
+    .set({ wake_seq: sql`i.stored_seq`, wake_sent_at: sql`now()`, wake_attempts: 0, deferred_since: null })
+    .whereRef('s.id', '=', 'i.shipment_id')
+    .where('i.shipment_id', 'in', due)
+    .returning(['i.shipment_id', 'i.tenant_id', 's.workflow_id', 'i.stored_seq'])
+    .execute();
+  return rows.map((r) => ({ shipmentId: r.shipment_id, tenantId: r.tenant_id, workflowId: r.workflow_id, upToSeq: Number(r.stored_seq) }));
+}
+
 export async function markWakeupResent(db: Kysely<Database>, shipmentId: string): Promise<void> {
   await db.updateTable('shipment_ingest').set({ wake_sent_at: sql`now()`, wake_attempts: sql`wake_attempts + 1` }).where('shipment_id', '=', shipmentId).execute();
 }
 
 /** The workflow has completed: nothing will load these fixes, so no wake-up is outstanding. */
 export async function closeIngest(db: Kysely<Database>, shipmentId: string): Promise<void> {
-  await db.updateTable('shipment_ingest').set({ loaded_seq: sql`stored_seq`, wake_seq: sql`stored_seq` }).where('shipment_id', '=', shipmentId).execute();
+  await db.updateTable('shipment_ingest').set({ loaded_seq: sql`stored_seq`, wake_seq: sql`stored_seq`, deferred_since: null }).where('shipment_id', '=', shipmentId).execute();
 }
 
 /** Where a shipment's ingest stands (tests and diagnostics). */

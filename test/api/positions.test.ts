@@ -1,7 +1,10 @@
 // The ingest hot path: validation, storage with repeats ignored and a per-shipment sequence, and
 // the wake-up protocol (one outstanding wake-up per shipment, the sweeper, closed workflows).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingestMarks } from '../../db/repositories/fix-ingest.js';
+import { createFixIngest, temporalWakeup } from '../../api/fix-ingest.js';
+import { ingestMarks, loadStoredFixes } from '../../db/repositories/fix-ingest.js';
+import { fixToRow } from '../../db/repositories/positions.js';
+import { createLogger } from '../../infra/logger.js';
 import { fixes, shipmentBody, startHarness, storedBySequence, wakeups, type Harness } from './harness.js';
 
 let h: Harness;
@@ -154,6 +157,58 @@ describe('ingest', () => {
     const stored = await storedBySequence(h, shipment.id);
     expect(stored.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     expect(stored.map((r) => r.recordedAt).sort()).toEqual(all.map((f) => f.recordedAt).sort());
+  });
+});
+
+describe('deferred wake-ups (calm zone)', () => {
+  it('stores fixes inside the calm zone without a wake-up, wakes at once for one outside, and delivers the deferred ones later', async () => {
+    const shipment = await createShipment();
+    const ingest = createFixIngest({ db: h.database.db, wake: temporalWakeup(h.client), logger: createLogger({ name: 'deferral-test', level: 'silent' }), deferMs: 200 });
+    const target = { tenantId: h.acme.id, shipmentId: shipment.id, workflowId: shipment.workflowId };
+    const owner = { tenantId: h.acme.id, shipmentId: shipment.id, deviceId: null };
+    const store = (batch: ReturnType<typeof fixes>) => ingest.store(target, batch.map((fix) => fixToRow(fix, owner)));
+    const trip = fixes(6);
+    // 1 km around the first fix (lat 45.75): 0.001° of latitude is 111 m, so the first five fixes lie inside.
+    const zone = { lat: 45.75, lon: 4.85, radiusM: 1_000 };
+
+    expect(await store(trip.slice(0, 1))).toMatchObject({ accepted: 1, deferred: false });
+    expect(await loadStoredFixes(h.database.db, shipment.id, 0, 500, zone)).toMatchObject({ upToSeq: 1 });
+
+    expect(await store(trip.slice(1, 3))).toMatchObject({ accepted: 2, deferred: true });
+    expect(await ingestMarks(h.database.db, shipment.id)).toEqual({ stored: 3, loaded: 1, wake: 1 });
+    // Not due yet: the window has not passed.
+    expect(await ingest.deliverDeferred()).toEqual({ outstanding: 0, delivered: 0, failed: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await ingest.deliverDeferred()).toEqual({ outstanding: 1, delivered: 1, failed: 0 });
+    expect(await ingestMarks(h.database.db, shipment.id)).toEqual({ stored: 3, loaded: 1, wake: 3 });
+    expect((await wakeups(h.client, shipment.workflowId)).at(-1)).toBe(3);
+
+    // Read up to 3 with the zone still stated; a fix 10 km north leaves it and wakes the workflow at once.
+    await loadStoredFixes(h.database.db, shipment.id, 1, 500, zone);
+    const far = { ...trip[5]!, lat: 45.84 };
+    expect(await store([far])).toMatchObject({ accepted: 1, deferred: false });
+    expect(await ingestMarks(h.database.db, shipment.id)).toEqual({ stored: 4, loaded: 3, wake: 4 });
+
+    // With a band along the road (due north on lon 4.85), a fix inside the disc but 1 km east of the road wakes it.
+    const band = { ...zone, radiusM: 20_000, corridor: { path: [[4.85, 45.7], [4.85, 45.9]] as [number, number][], widthM: 700 } };
+    await loadStoredFixes(h.database.db, shipment.id, 3, 500, band);
+    expect(await store([{ ...trip[4]!, lon: 4.863 }])).toMatchObject({ deferred: false });
+    await loadStoredFixes(h.database.db, shipment.id, 4, 500, band);
+    expect(await store([{ ...trip[4]!, recordedAt: new Date(Date.parse(trip[4]!.recordedAt) + 1_000).toISOString(), lon: 4.855 }])).toMatchObject({ deferred: true });
+
+    // A load without a zone (at a stop, say) makes every fix wake the workflow again.
+    await loadStoredFixes(h.database.db, shipment.id, 6, 500);
+    expect(await store(trip.slice(3, 4))).toMatchObject({ deferred: false });
+    expect(await ingestMarks(h.database.db, shipment.id)).toEqual({ stored: 7, loaded: 6, wake: 7 });
+  });
+
+  it('wakes on every fix when deferral is off, whatever zone the workflow stated', async () => {
+    const shipment = await createShipment();
+    const [first, second] = fixes(2);
+    expect((await push(shipment.id, [first])).body).toEqual({ accepted: 1, duplicates: 0 });
+    await loadStoredFixes(h.database.db, shipment.id, 0, 500, { lat: first!.lat, lon: first!.lon, radiusM: 5_000 });
+    expect((await push(shipment.id, [second])).body).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await ingestMarks(h.database.db, shipment.id)).toEqual({ stored: 2, loaded: 1, wake: 2 });
   });
 });
 

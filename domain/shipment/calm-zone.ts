@@ -1,0 +1,70 @@
+// Which fixes may wait. The workflow states a zone around the truck's last position inside which
+// no fix can be the one that decides an arrival, a departure or an off-route episode: a disc
+// that keeps a margin from every stop's exit radius (a fix inside is, by the triangle inequality,
+// as far from them as the disc allows), cut down to a band along the stretch of planned route it
+// holds, narrower than the off-route corridor by the same margin. The ingest edge stores
+// such fixes without waking the workflow and delivers them in short-deferred batches; any other
+// fix wakes it at once. Deciding stays the workflow's: it reads every stored fix in order when it
+// wakes, so deferral changes when a decision is taken, never what it is.
+import { openAnomalyTypes } from '../anomalies/index.js';
+import { distanceToRouteNearM, hasUsableRoute, indexRoute, type RouteIndex } from '../eta/route-geometry.js';
+import { distanceM } from '../geo.js';
+import { exitRadiusM } from '../milestones.js';
+import type { RuleContext, RuleState } from './rules.js';
+
+export interface CalmZone {
+  lat: number;
+  lon: number;
+  radiusM: number;
+  /** Once the trip is under way on a planned route: the zone is only the part within `widthM` of `path` ([lon, lat] vertices). */
+  corridor?: { path: [number, number][]; widthM: number };
+}
+
+/** Kept clear of every geofence exit radius and of the corridor's edge (GPS noise, the edge's own approximation). */
+export const CALM_ZONE_MARGIN_M = 300;
+/** Smaller discs are not worth stating: the next fix would leave them. */
+export const CALM_ZONE_MIN_RADIUS_M = 250;
+/** Larger discs add nothing a deferred delivery would not refresh, and keep the edge's flat-earth check accurate. */
+export const CALM_ZONE_MAX_RADIUS_M = 25_000;
+/** Route vertices the band may follow (a winding road gives a shorter band, never a wrong one). */
+const MAX_CORRIDOR_VERTICES = 32;
+
+/**
+ * The calm zone of the shipment as decided so far, or none: before the trip, at or near a stop,
+ * while leaving one, with any anomaly open or an off-route streak under way.
+ */
+export function calmZone(rules: RuleState, ctx: RuleContext): CalmZone | undefined {
+  const { tracking, anomalies, lastPosition } = rules;
+  if (!lastPosition || tracking.status !== 'IN_TRANSIT') return undefined;
+  if (tracking.exitCandidates.length > 0 || tracking.unconfirmedVisit !== undefined) return undefined;
+  if (anomalies.offRoute.streak !== undefined || openAnomalyTypes(anomalies).length > 0) return undefined;
+
+  let radiusM = CALM_ZONE_MAX_RADIUS_M;
+  for (const stop of ctx.stops) radiusM = Math.min(radiusM, distanceM(lastPosition, stop.location) - exitRadiusM(stop, ctx.geofence) - CALM_ZONE_MARGIN_M);
+  if (radiusM < CALM_ZONE_MIN_RADIUS_M) return undefined;
+  const zone: CalmZone = { lat: lastPosition.lat, lon: lastPosition.lon, radiusM: Math.floor(radiusM) };
+  const { route, config } = ctx.anomalies;
+  if (!anomalies.offRoute.tripStarted || !hasUsableRoute(route)) return zone;
+
+  const widthM = config.offRouteCorridorM - CALM_ZONE_MARGIN_M;
+  const index = ctx.anomalies.routeIndex ?? indexRoute(route);
+  const near = distanceToRouteNearM(index, lastPosition, anomalies.offRoute.routeMatch, config.offRouteCorridorM);
+  if (widthM <= 0 || near.offsetM > widthM) return undefined;
+  return { ...zone, corridor: { path: stretchWithin(index, near.segmentIndex, radiusM), widthM } };
+}
+
+/** The route's vertices around segment `segment` as far as `radiusM` either way along it (at most MAX_CORRIDOR_VERTICES). */
+function stretchWithin(index: RouteIndex, segment: number, radiusM: number): [number, number][] {
+  const coordinates = index.route.coordinates as [number, number][];
+  let first = segment;
+  let last = segment + 1;
+  const along = index.alongM;
+  while (last - first + 1 < MAX_CORRIDOR_VERTICES && (first > 0 || last < coordinates.length - 1)) {
+    const back = first > 0 && along[segment]! - along[first]! < radiusM;
+    const ahead = last < coordinates.length - 1 && along[last]! - along[segment + 1]! < radiusM;
+    if (!back && !ahead) break;
+    if (ahead) last += 1;
+    if (back && last - first + 1 < MAX_CORRIDOR_VERTICES) first -= 1;
+  }
+  return coordinates.slice(first, last + 1);
+}

@@ -1,0 +1,89 @@
+// The calm zone (domain/shipment/calm-zone.ts): a fix inside the zone stated after the fixes
+// before it is never the one that decides an arrival, a departure, a pass or an off-route
+// episode, so delivering it late moves no decision; and there is no zone where timing matters.
+import { describe, expect, it } from 'vitest';
+import { createAnomalyContext } from '../../domain/anomalies/index.js';
+import { distanceToRouteM } from '../../domain/eta/route-geometry.js';
+import { distanceM } from '../../domain/geo.js';
+import { DEFAULT_GEOFENCE_CONFIG } from '../../domain/milestones.js';
+import { calmZone, type CalmZone } from '../../domain/shipment/calm-zone.js';
+import { buildDecisionContext, decideFixes, initialDecisionState } from '../../domain/shipment/decide.js';
+import type { Fix, LatLon, StopPlan } from '../../domain/types.js';
+import { minutesFrom, roadFrom, TRIP_T0 } from '../support/road.js';
+
+const at = minutesFrom(TRIP_T0);
+const road = roadFrom({ lat: 45, lon: 5 });
+const stops: StopPlan[] = [
+  { sequence: 1, type: 'pickup', name: 'DC', location: road(0), geofenceRadiusM: 500, plannedDwellMin: 45 },
+  { sequence: 2, type: 'waypoint', name: 'Hub', location: road(40), geofenceRadiusM: 500, plannedDwellMin: 30 },
+  { sequence: 3, type: 'delivery', name: 'Customer', location: road(80), geofenceRadiusM: 500 },
+];
+const route = { type: 'LineString' as const, coordinates: [road(0), road(80)].map((p): [number, number] => [p.lon, p.lat]) };
+const ctx = buildDecisionContext(stops, { geofence: DEFAULT_GEOFENCE_CONFIG, anomalies: createAnomalyContext({ stops, route, thresholds: {} }) }, { intervalMin: 5, changeMin: 10 });
+
+/** A fix a minute at 60 km/h, a dwell at each stop, a drive-by 700 m off the hub's road and a 3 km detour. */
+function trip(): Fix[] {
+  const fixes: Fix[] = [];
+  const push = (minute: number, position: LatLon, speedKmh: number) => fixes.push({ recordedAt: at(minute), ...position, speedKmh });
+  let minute = 0;
+  for (; minute < 30; minute++) push(minute, road(0, (minute % 3) * 20), 0);
+  for (let km = 1; km <= 40; km++, minute++) push(minute, road(km, km >= 36 && km <= 40 ? 0 : km >= 20 && km <= 24 ? 3_000 : 0), 60);
+  for (let i = 0; i < 30; i++, minute++) push(minute, road(40, (i % 3) * 20), 0);
+  for (let km = 41; km <= 80; km++, minute++) push(minute, road(km), 60);
+  for (let i = 0; i < 20; i++, minute++) push(minute, road(80, (i % 3) * 20), 0);
+  return fixes;
+}
+
+/** What the ingest edge checks (in SQL, on a flat local map): inside the disc and, if stated, the band. */
+const inside = (zone: CalmZone, fix: LatLon) =>
+  distanceM(fix, zone) <= zone.radiusM && (!zone.corridor || distanceToRouteM({ type: 'LineString', coordinates: zone.corridor.path }, fix) <= zone.corridor.widthM);
+
+describe('calmZone', () => {
+  const fixes = trip();
+
+  it('never covers a fix that decides a milestone, a pass or an off-route episode', () => {
+    let state = initialDecisionState(stops);
+    let zones = 0;
+    let calmFixes = 0;
+    for (const fix of fixes) {
+      const zone = calmZone(state.rules, ctx);
+      const decision = decideFixes(state, [fix], ctx);
+      if (zone) {
+        zones += 1;
+        if (inside(zone, fix)) {
+          calmFixes += 1;
+          const decisive = decision.events.filter((e) => ['ARRIVED', 'DEPARTED', 'PASSED'].includes(e.type) || (e.type.startsWith('ANOMALY') && e.data.anomalyType === 'OFF_ROUTE'));
+          expect(decisive, `${fix.recordedAt} inside ${JSON.stringify(zone)}`).toEqual([]);
+        }
+      }
+      state = decision.state;
+    }
+    // The check above must have had something to check: the open road is calm most of the way.
+    expect(zones).toBeGreaterThan(20);
+    expect(calmFixes).toBeGreaterThan(20);
+    expect(state.rules.milestones.map((m) => `${m.type}@${m.stopSequence}`)).toEqual(['ARRIVED@1', 'DEPARTED@1', 'ARRIVED@2', 'DEPARTED@2', 'ARRIVED@3']);
+  });
+
+  it('states no zone before any fix, at a stop, or off the route', () => {
+    let state = initialDecisionState(stops);
+    expect(calmZone(state.rules, ctx)).toBeUndefined();
+    for (const fix of fixes.slice(0, 10)) state = decideFixes(state, [fix], ctx).state;
+    expect(state.rules.tracking.status).toBe('AT_STOP');
+    expect(calmZone(state.rules, ctx)).toBeUndefined();
+    // 3 km off the road (km 20–24): no zone while the off-route streak runs or the episode is open.
+    for (const fix of fixes.slice(10, 30 + 22)) state = decideFixes(state, [fix], ctx).state;
+    expect(calmZone(state.rules, ctx)).toBeUndefined();
+  });
+
+  it('keeps the zone clear of every exit radius and inside the corridor', () => {
+    let state = initialDecisionState(stops);
+    for (const fix of fixes.slice(0, 30 + 12)) state = decideFixes(state, [fix], ctx).state;
+    const zone = calmZone(state.rules, ctx)!;
+    expect(zone).toBeDefined();
+    for (const stop of stops) expect(distanceM(zone, stop.location) - zone.radiusM).toBeGreaterThan(stop.geofenceRadiusM);
+    expect(zone.corridor!.widthM).toBeLessThan(ctx.anomalies.config.offRouteCorridorM);
+    // A fix in the disc but beyond the band must wake the workflow: it may be leaving the route.
+    expect(inside(zone, road(13, 1_200))).toBe(false);
+    expect(inside(zone, road(13, 100))).toBe(true);
+  });
+});
