@@ -4,6 +4,7 @@
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 
 const dir = process.env.BENCH_CPU_PROFILE_DIR;
 const role = process.argv.find((arg) => /(worker|api)\/main\.ts$/.test(arg))?.match(/(worker|api)\/main\.ts$/)?.[1];
@@ -16,7 +17,7 @@ if (dir && role) {
   // An in-thread session answers synchronously, so the profile can be written from 'exit'.
   process.on('exit', () => {
     session.post('Profiler.stop', (error, result) => {
-      if (!error) writeFileSync(join(dir, `${role}-${process.pid}.cpuprofile`), JSON.stringify(result.profile));
+      if (!error) writeFileSync(join(dir, `${role}-${process.pid}${threadId ? `-thread${threadId}` : ''}.cpuprofile`), JSON.stringify(result.profile));
     });
   });
 }

@@ -6,6 +6,8 @@
 //   npx tsx bench/ingest.ts --rates 500,1000,2000,4000 --duration 30                 # Postgres at 127.0.0.1:5432
 //   npx tsx bench/ingest.ts --postgres embedded --rates 1000 --duration 30           # embedded PGlite
 //   npx tsx bench/ingest.ts --rates 2000 --duration 30 --cpu-prof /tmp/prof          # + V8 CPU profiles of worker and API (bench/cpu-profile.mjs)
+//   npx tsx bench/ingest.ts --batch-size 1 --vehicles 3000 --mid-trip --rates 100,300 --defer-ms 30000  # live trackers, one fix per request
+//   ... --raw-ceiling 20                                                             # then 20 s of the same dev server's raw signal ceiling
 //   ... --out bench/results                                                          # also save the result JSON there
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,12 +18,21 @@ import pg from 'pg';
 import { PROJECT_ROOT } from '../infra/tools.js';
 import { freePort } from '../scripts/dev.js';
 import { formatSummary, runLoad, type LoadSummary } from '../simulator/load.js';
+import { measureRawCeiling, type RawCeiling } from './raw-ceiling/measure.js';
 
 const { values: args } = parseArgs({
   options: {
     rates: { type: 'string', default: '500,1000,2000,4000' },
     duration: { type: 'string', default: '30' },
     'batch-size': { type: 'string', default: '50' },
+    /** Trucks (one shipment each); default: enough trace for the run. */
+    vehicles: { type: 'string' },
+    /** Trucks start mid-trip (between 20 % and 80 % of their trace) instead of at their pickup. */
+    'mid-trip': { type: 'boolean', default: false },
+    /** INGEST_DEFER_MS of the API under test (the system's default when absent). */
+    'defer-ms': { type: 'string' },
+    /** Seconds of the raw signal ceiling on the same dev server after the runs (0: skip). */
+    'raw-ceiling': { type: 'string', default: '0' },
     concurrency: { type: 'string', default: '64' },
     'lag-sample-ms': { type: 'string', default: '250' },
     'lag-samplers': { type: 'string', default: '2' },
@@ -153,6 +164,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     // One admin key stands for a whole fleet of devices here: its per-key limit is not under test.
     API_KEY_RATE_LIMIT_PER_SECOND: '0',
+    ...(args['defer-ms'] !== undefined ? { INGEST_DEFER_MS: args['defer-ms'] } : {}),
   };
   delete env.TEMPORAL_ADDRESS;
   if (embedded) delete env.DATABASE_URL;
@@ -170,6 +182,7 @@ async function main(): Promise<void> {
   const exited = new Promise<number | null>((done) => system.once('exit', done));
   const apiUrl = `http://127.0.0.1:${ports.api}`;
   const runs: { summary: LoadSummary; cpuPercent: Record<string, number>; loadAverage: number[] }[] = [];
+  let rawCeiling: (RawCeiling & { cpuPercent: Record<string, number> }) | undefined;
   try {
     await waitForApi(apiUrl, system);
     const { apiKey } = JSON.parse(
@@ -188,6 +201,8 @@ async function main(): Promise<void> {
         ratePerSec: rate,
         durationSec,
         batchSize: Number(args['batch-size']),
+        ...(args.vehicles ? { vehicles: Number(args.vehicles) } : {}),
+        midTrip: args['mid-trip'],
         concurrency: Number(args.concurrency),
         seed: `bench-${rate}`,
         lagSampleEveryMs: Number(args['lag-sample-ms']),
@@ -215,6 +230,14 @@ async function main(): Promise<void> {
       log(formatSummary(summary));
       log(`CPU % of one core: ${JSON.stringify(cpuPercent)}`);
     }
+    if (Number(args['raw-ceiling']) > 0) {
+      await new Promise((r) => setTimeout(r, 5_000));
+      const before = { ...cpuByRole(system.pid!, database), machine: machineBusySec() };
+      const started = performance.now();
+      const ceiling = await measureRawCeiling({ address: `127.0.0.1:${ports.temporal}`, durationSec: Number(args['raw-ceiling']) });
+      rawCeiling = { ...ceiling, cpuPercent: diff({ ...cpuByRole(system.pid!, database), machine: machineBusySec() }, before, (performance.now() - started) / 1000) };
+      log(`raw signal ceiling of the same dev server: ${ceiling.signalsSentPerSec} signals/s sent, ${ceiling.signalsDrainedPerSec}/s drained (CPU ${JSON.stringify(rawCeiling.cpuPercent)})`);
+    }
   } catch (error) {
     log(`failed: ${error instanceof Error ? error.message : String(error)}\n${systemLog.join('').slice(-4000)}`);
     process.exitCode = 1;
@@ -240,6 +263,7 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
     notes: 'cpuPercent: % of one core per process group during the load phase (2 cores = 200%; machine = all busy CPU, otherProcesses = machine minus ours). Loopback only; Temporal dev server with WAL + synchronous=off.',
     runs,
+    ...(rawCeiling ? { rawCeiling } : {}),
   };
   if (!args.out) {
     log('not saved: add --out bench/results to keep the result JSON');

@@ -58,6 +58,8 @@ export interface PositionsOutcome {
   status: number;
   accepted: number;
   duplicates: number;
+  /** The API stored them inside the shipment's calm zone: its workflow reads them within the deferral window. */
+  deferred: boolean;
   attempts: number;
   ambiguousRetry: boolean;
 }
@@ -199,11 +201,12 @@ export class ApiClient {
   }
 
   private async positions(path: string, body: unknown): Promise<PositionsOutcome> {
-    const result = await this.send<{ accepted?: number; duplicates?: number }>('POST', path, body);
+    const result = await this.send<{ accepted?: number; duplicates?: number; deferred?: boolean }>('POST', path, body);
     return {
       status: result.status,
       accepted: result.body?.accepted ?? 0,
       duplicates: result.body?.duplicates ?? 0,
+      deferred: result.body?.deferred === true,
       attempts: result.attempts,
       ambiguousRetry: result.ambiguousRetry,
     };

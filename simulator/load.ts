@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { Fix, ShipmentView } from '../domain/types.js';
 import { ApiClient, sleep, type AttemptRecord } from './api-client.js';
 import { toFix } from './motion.js';
-import { createShipmentBody, planSimulation } from './scenarios.js';
+import { Rng } from './random.js';
+import { createShipmentBody, planSimulation, type ShipmentSpec } from './scenarios.js';
 
 export interface LoadOptions {
   baseUrl: string;
@@ -15,6 +16,8 @@ export interface LoadOptions {
   ratePerSec: number;
   durationSec: number;
   vehicles?: number;
+  /** Each truck starts somewhere between 20 % and 80 % of its trip (a live fleet at mid-day), not at its pickup. */
+  midTrip?: boolean;
   batchSize: number;
   /** Requests in flight at most (across trucks). */
   concurrency: number;
@@ -52,12 +55,17 @@ export interface LoadSummary {
     baseUrl: string;
     lag: { sampleEveryMs: number; samplers: number; pollMs: number };
   };
+  /** Creating the run's shipments through POST /v1/shipment-batches. */
+  creation: { shipments: number; seconds: number; perSec: number };
   elapsedSec: number;
   achievedFixesPerSec: number;
   fixes: { sent: number; accepted: number; duplicates: number; rejectedByStatus: Record<string, number>; unsentBehindTarget: number };
   requests: { sent: number; retries: number; attemptsByStatus: Record<string, number> };
   apiLatencyMs: Percentiles;
   endToEndLagMs: Percentiles & { timeouts: number };
+  /** Uploads the API answered `deferred` (calm-zone fixes), and the lag samples split by that answer. */
+  deferredUploads: number;
+  lagByDeliveryMs: { immediate: Percentiles; deferred: Percentiles };
   outFile?: string;
 }
 
@@ -102,6 +110,10 @@ export class LoadCounters {
   }
 }
 
+/** Shipments per bulk-create request (the endpoint's maximum), and such requests in flight. */
+const CREATE_BATCH = 200;
+const CREATE_BATCHES_IN_FLIGHT = 2;
+
 /** Poll interval of a lag sample: its resolution (a lag is over-stated by up to this much). */
 export const LAG_POLL_MS = 100;
 
@@ -138,31 +150,43 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const realStart = Date.now();
   const vehicles: LoadVehicle[] = [];
   options.log(`creating ${vehicleCount} shipments…`);
-  for (let i = 0; i < plan.shipments.length; i += 16) {
-    const batch = plan.shipments.slice(i, i + 16);
-    vehicles.push(
+  // Through the bulk endpoint (as a TMS syncs its plan), a few batches in flight: the creation rate is reported.
+  const creationStart = performance.now();
+  const batches: ShipmentSpec[][] = [];
+  for (let i = 0; i < plan.shipments.length; i += CREATE_BATCH) batches.push(plan.shipments.slice(i, i + CREATE_BATCH));
+  const created: LoadVehicle[] = [];
+  for (let i = 0; i < batches.length; i += CREATE_BATCHES_IN_FLIGHT) {
+    created.push(
       ...(await Promise.all(
-        batch.map(async (spec) => {
-          // The whole trace lies in the past, so no fix is ever ahead of the server's clock.
-          const tripStart = realStart - spec.trace.endMs - 60_000;
-          // No device assignment: fixes go to the per-shipment endpoint, and a device id would have
-          // to name a device created through the fleet API first.
-          const body = createShipmentBody(spec, {
-            reference: `LOAD-${options.runTag}-${spec.key}`,
-            tripStartMs: tripStart,
-            thresholdFields: caps.thresholdFields,
+        batches.slice(i, i + CREATE_BATCHES_IN_FLIGHT).map(async (batch) => {
+          const specs = batch.map((spec) => {
+            // The whole trace lies in the past, so no fix is ever ahead of the server's clock.
+            const tripStart = realStart - spec.trace.endMs - 60_000;
+            // No device assignment: fixes go to the per-shipment endpoint, and a device id would have
+            // to name a device created through the fleet API first.
+            return { spec, tripStart, body: createShipmentBody(spec, { reference: `LOAD-${options.runTag}-${spec.key}`, tripStartMs: tripStart, thresholdFields: caps.thresholdFields }) };
           });
-          const created = await client.json<ShipmentView>('POST', '/v1/shipments', body);
-          return { shipmentId: created.id, fixes: spec.trace.fixes.map((f) => toFix(f, tripStart)), next: 0, busy: false };
+          const result = await client.json<{ results: { status: number; shipment?: ShipmentView; problem?: { detail?: string } }[] }>('POST', '/v1/shipment-batches', { shipments: specs.map((s) => s.body) });
+          return result.results.map((outcome, j) => {
+            if (!outcome.shipment) throw new Error(`creating ${specs[j]!.spec.key} failed with ${outcome.status}: ${outcome.problem?.detail ?? ''}`);
+            return { shipmentId: outcome.shipment.id, fixes: specs[j]!.spec.trace.fixes.map((f) => toFix(f, specs[j]!.tripStart)), next: 0, busy: false };
+          });
         }),
-      )),
+      )).flat(),
     );
   }
+  const startRng = new Rng(`${options.seed}/mid-trip`);
+  if (options.midTrip) for (const vehicle of created) vehicle.next = Math.floor(vehicle.fixes.length * startRng.between(0.2, 0.8));
+  vehicles.push(...created);
+  const creationSec = (performance.now() - creationStart) / 1000;
+  options.log(`created ${vehicleCount} shipments in ${creationSec.toFixed(1)} s (${Math.round(vehicleCount / creationSec)}/s)`);
 
   // Every poll is a workflow query plus a describe on Temporal: the samplers' own load is bounded
   // at lagSamplers x 1000 / LAG_POLL_MS reads per second, whatever the lag.
   const maxSamplers = options.lagSamplers ?? 2;
   const lags: number[] = [];
+  const lagsByDelivery = { immediate: [] as number[], deferred: [] as number[] };
+  let deferredUploads = 0;
   let lagTimeouts = 0;
   let activeSamplers = 0;
   const inFlight = new Set<Promise<void>>();
@@ -179,14 +203,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
    * batch is visible once lastPosition reaches its first fix (its last fix may be too inaccurate to
    * ever become lastPosition).
    */
-  const sampleLag = async (vehicle: LoadVehicle, recordedAt: string, sentAt: number) => {
+  const sampleLag = async (vehicle: LoadVehicle, recordedAt: string, sentAt: number, deferred: boolean) => {
     try {
-      const deadline = sentAt + 30_000;
+      // Long enough for a deferred delivery (INGEST_DEFER_MS, at most 5 minutes) and its processing.
+      const deadline = sentAt + 330_000;
       while (performance.now() < deadline) {
         const view = await client.send<ShipmentView>('GET', `/v1/shipments/${vehicle.shipmentId}`);
         const last = view.status === 200 ? view.body.lastPosition?.recordedAt : undefined;
         if (last && Date.parse(last) >= Date.parse(recordedAt)) {
           lags.push(performance.now() - sentAt);
+          lagsByDelivery[deferred ? 'deferred' : 'immediate'].push(performance.now() - sentAt);
           return;
         }
         await sleep(LAG_POLL_MS);
@@ -207,9 +233,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       .postShipmentPositions(vehicle.shipmentId, fixes)
       .then(async (outcome) => {
         counters.recordOutcome(fixes.length, outcome);
+        if (outcome.deferred) deferredUploads += 1;
         vehicle.busy = false;
         if (sample && outcome.status >= 200 && outcome.status < 300) {
-          const sampled = sampleLag(vehicle, fixes[0]!.recordedAt, sentAt).finally(() => sampling.delete(sampled));
+          const sampled = sampleLag(vehicle, fixes[0]!.recordedAt, sentAt, outcome.deferred).finally(() => sampling.delete(sampled));
           sampling.add(sampled);
         } else if (sample) {
           activeSamplers--;
@@ -283,6 +310,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       baseUrl: options.baseUrl,
       lag: { sampleEveryMs: options.lagSampleEveryMs, samplers: maxSamplers, pollMs: LAG_POLL_MS },
     },
+    creation: { shipments: vehicleCount, seconds: Math.round(creationSec * 10) / 10, perSec: Math.round(vehicleCount / creationSec) },
     elapsedSec: Math.round(elapsedSec * 10) / 10,
     achievedFixesPerSec: Math.round(counters.sent / elapsedSec),
     fixes: {
@@ -295,6 +323,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     requests: { sent: counters.requests, retries: counters.retries, attemptsByStatus: counters.attemptsByStatus },
     apiLatencyMs: percentiles(counters.latencies),
     endToEndLagMs: { ...percentiles(lags), timeouts: lagTimeouts },
+    deferredUploads,
+    lagByDeliveryMs: { immediate: percentiles(lagsByDelivery.immediate), deferred: percentiles(lagsByDelivery.deferred) },
   };
   if (options.outDir) {
     await mkdir(options.outDir, { recursive: true });
@@ -314,6 +344,8 @@ export function formatSummary(s: LoadSummary): string {
     `  requests      ${s.requests.sent} (retries ${s.requests.retries}; attempts by status ${JSON.stringify(s.requests.attemptsByStatus)})`,
     `  API latency   p50 ${ms(s.apiLatencyMs.p50)}, p95 ${ms(s.apiLatencyMs.p95)}, p99 ${ms(s.apiLatencyMs.p99)} (${s.apiLatencyMs.count} attempts)`,
     `  end-to-end    p50 ${ms(s.endToEndLagMs.p50)}, p95 ${ms(s.endToEndLagMs.p95)}, p99 ${ms(s.endToEndLagMs.p99)} (${s.endToEndLagMs.count} samples, ${s.endToEndLagMs.timeouts} timed out)`,
+    `  by delivery   immediate p99 ${ms(s.lagByDeliveryMs.immediate.p99)} (${s.lagByDeliveryMs.immediate.count}), deferred p99 ${ms(s.lagByDeliveryMs.deferred.p99)} (${s.lagByDeliveryMs.deferred.count}); ${s.deferredUploads} of ${s.requests.sent} uploads deferred`,
+    `  creation      ${s.creation.shipments} shipments in ${s.creation.seconds} s (${s.creation.perSec}/s, bulk endpoint)`,
     s.outFile ? `  written to    ${s.outFile}` : '',
   ]
     .filter(Boolean)
