@@ -47,8 +47,8 @@ const COLUMN_NAMES = `id, ${COLUMNS.split(',').map((c) => c.trim().split(/\s+/)[
 /** 'YYYY-MM' of a UTC month `offset` months from `month`. */
 function addMonths(month: string, offset: number): string {
   const [y, m] = month.split('-').map(Number) as [number, number];
-  const d = new Date(Date.UTC(y, m - 1 + offset, 1));
-  return `${String(d.getUTCFullYear()).padStart(4, '0')}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+  const total = y * 12 + (m - 1) + offset;
+  return `${String(Math.floor(total / 12)).padStart(4, '0')}-${String((total % 12) + 1).padStart(2, '0')}`;
 }
 
 /**
