@@ -15,6 +15,8 @@ export interface ApiConfig {
   taskQueue: string;
   /** Fixes further than this in the future are rejected. */
   maxClockSkewSeconds: number;
+  /** Fixes recorded before the first month POSITIONS_RETENTION_MONTHS keeps are rejected (0: none are). */
+  positionsRetentionMonths: number;
   deliveryGraceMs: number;
   maxSignalsPerRun: number;
   /** How long GET /v1/shipments/:id waits for the workflow's query before answering from the projection. */
@@ -58,6 +60,7 @@ export const DEFAULT_CONSOLE_SETTINGS: ConsoleSettings = {
 export const DEFAULT_API_CONFIG: ApiConfig = {
   taskQueue: SHIPMENT_TASK_QUEUE,
   maxClockSkewSeconds: 120,
+  positionsRetentionMonths: 0,
   deliveryGraceMs: DEFAULT_WORKFLOW_SETTINGS.deliveryGraceMs,
   maxSignalsPerRun: DEFAULT_WORKFLOW_SETTINGS.maxSignalsPerRun,
   queryTimeoutMs: 3_000,
@@ -74,6 +77,7 @@ export function apiConfigFromEnv(env: Env): ApiConfig {
     ...DEFAULT_API_CONFIG,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     maxClockSkewSeconds: env.MAX_CLOCK_SKEW_SECONDS,
+    positionsRetentionMonths: env.POSITIONS_RETENTION_MONTHS,
     deliveryGraceMs: env.DELIVERY_GRACE_MINUTES * 60_000,
     apiKeys: {
       cacheTtlMs: env.API_KEY_CACHE_TTL_SECONDS * 1000,

@@ -57,6 +57,16 @@ const envSchema = z.object({
     .string()
     .default('')
     .transform((value) => value.split(',').map((host) => host.trim().toLowerCase()).filter((host) => host.length > 0)),
+  /**
+   * positions is partitioned by month of fix time: months kept (the current one and this many
+   * before it; 0 keeps every month), months created ahead, and how often the worker maintains them
+   * (0 turns the job off; partitions are also ensured after every migration run).
+   */
+  POSITIONS_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(0),
+  POSITIONS_PARTITION_MONTHS_AHEAD: z.coerce.number().int().min(1).max(24).default(3),
+  POSITIONS_MAINTENANCE_INTERVAL_MINUTES: z.coerce.number().min(0).max(7 * 24 * 60).default(60),
+  /** Only exports written to this folder (absolute, as `npm run export --out` resolves it) let retention drop a month; unset: any export. */
+  POSITIONS_RETENTION_EXPORT_DESTINATION: z.string().min(1).optional(),
   /** How long one event may keep failing before its endpoint is disabled. */
   WEBHOOK_RETRY_WINDOW_HOURS: z.coerce.number().positive('WEBHOOK_RETRY_WINDOW_HOURS must be above 0').default(72),
   /** The longest wait between two attempts of a failing event (the back-off doubles from 5 s up to this). */

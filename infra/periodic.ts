@@ -6,7 +6,8 @@ export interface PeriodicJob {
   stop(): Promise<void>;
 }
 
-export function startPeriodic(run: () => Promise<unknown>, options: { intervalMs: number; logger: Logger; name: string }): PeriodicJob {
+/** With `runAtStart`, the first run starts at once instead of after one interval. */
+export function startPeriodic(run: () => Promise<unknown>, options: { intervalMs: number; logger: Logger; name: string; runAtStart?: boolean }): PeriodicJob {
   let stopped = false;
   let current: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -17,7 +18,7 @@ export function startPeriodic(run: () => Promise<unknown>, options: { intervalMs
         if (!stopped) timer = setTimeout(tick, options.intervalMs).unref();
       });
   };
-  timer = setTimeout(tick, options.intervalMs).unref();
+  timer = setTimeout(tick, options.runAtStart ? 0 : options.intervalMs).unref();
   return {
     async stop() {
       stopped = true;

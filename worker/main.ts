@@ -1,6 +1,6 @@
 // Worker process: connects to Temporal (waiting for it when everything starts together),
-// runs the shipment worker and the nondeterminism repair loop, and drains in-flight tasks on
-// SIGINT/SIGTERM.
+// runs the shipment worker, the nondeterminism repair loop and the positions partition upkeep,
+// and drains in-flight tasks on SIGINT/SIGTERM.
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
@@ -10,6 +10,7 @@ import { DEFAULT_WEBHOOK_HTTP_POLICY } from '../infra/webhook-http.js';
 import { createDatabase } from '../db/connection.js';
 import { loadEnv } from '../infra/env.js';
 import { createLogger, type Logger } from '../infra/logger.js';
+import { startPositionMaintenance } from './position-maintenance.js';
 import { startRepairLoop } from './repair.js';
 import { createShipmentWorker } from './worker.js';
 
@@ -72,9 +73,23 @@ async function main(): Promise<void> {
     logger.info({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueues: [env.TEMPORAL_TASK_QUEUE, env.TEMPORAL_WEBHOOK_TASK_QUEUE] }, 'worker running');
     const client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }), namespace: env.TEMPORAL_NAMESPACE });
     const repair = env.REPAIR_INTERVAL_SECONDS > 0 ? startRepairLoop(client, { intervalMs: env.REPAIR_INTERVAL_SECONDS * 1000, logger }) : undefined;
+    const partitions =
+      env.POSITIONS_MAINTENANCE_INTERVAL_MINUTES > 0
+        ? startPositionMaintenance(
+            db,
+            {
+              intervalMs: env.POSITIONS_MAINTENANCE_INTERVAL_MINUTES * 60_000,
+              monthsAhead: env.POSITIONS_PARTITION_MONTHS_AHEAD,
+              retentionMonths: env.POSITIONS_RETENTION_MONTHS,
+              ...(env.POSITIONS_RETENTION_EXPORT_DESTINATION ? { exportDestination: env.POSITIONS_RETENTION_EXPORT_DESTINATION } : {}),
+            },
+            logger,
+          )
+        : undefined;
     try {
       await Promise.all(workers.map((worker) => worker.run()));
     } finally {
+      await partitions?.stop();
       await repair?.stop();
       await client.connection.close();
     }

@@ -2,6 +2,7 @@
 // and time-range reads per shipment and per device.
 import { createRoute } from '@hono/zod-openapi';
 import { fixToRow, insertPositions, listPositions, toStoredPosition } from '../../db/repositories/positions.js';
+import { retentionCutoff } from '../../db/repositories/position-partitions.js';
 import { findActiveShipmentsForDevice } from '../../db/repositories/shipments.js';
 import type { Fix } from '../../domain/types.js';
 import { secured } from '../permissions.js';
@@ -81,12 +82,23 @@ const devicePositionsRoute = createRoute(secured({
   },
 }));
 
-function rejectFutureFixes(positions: Fix[], config: ApiConfig): void {
+/**
+ * Fixes too far in the future, and with retention fixes older than the first month it keeps: their
+ * month is (or will be) dropped once exported, and storing one again would make the export rewrite
+ * that day of the lake from the single fix left in Postgres.
+ */
+function rejectOutOfRangeFixes(positions: Fix[], config: ApiConfig): void {
   const latest = Date.now() + config.maxClockSkewSeconds * 1000;
-  const future: FieldError[] = positions.flatMap((fix, i) =>
-    Date.parse(fix.recordedAt) > latest ? [{ field: `positions[${i}].recordedAt`, message: `is more than ${config.maxClockSkewSeconds}s in the future` }] : [],
-  );
-  if (future.length > 0) throw validationProblem(future);
+  const earliest = config.positionsRetentionMonths > 0 ? retentionCutoff(new Date(), config.positionsRetentionMonths) : undefined;
+  const errors: FieldError[] = positions.flatMap((fix, i) => {
+    const at = Date.parse(fix.recordedAt);
+    if (at > latest) return [{ field: `positions[${i}].recordedAt`, message: `is more than ${config.maxClockSkewSeconds}s in the future` }];
+    if (earliest && at < earliest.getTime()) {
+      return [{ field: `positions[${i}].recordedAt`, message: `is older than the positions retention (${config.positionsRetentionMonths} months: fixes from ${earliest.toISOString()} on)` }];
+    }
+    return [];
+  });
+  if (errors.length > 0) throw validationProblem(errors);
 }
 
 export function positionRoutes(deps: RouteDeps) {
@@ -101,7 +113,7 @@ export function positionRoutes(deps: RouteDeps) {
       throw new ProblemError('forbidden', 403, 'This device key is not assigned to the shipment.');
     }
 
-    rejectFutureFixes(positions, config);
+    rejectOutOfRangeFixes(positions, config);
     const owner = { tenantId: auth.tenantId, shipmentId: shipment.id, deviceId: shipment.device_id };
     const target = { tenantId: auth.tenantId, shipmentId: shipment.id, workflowId: shipment.workflow_id };
     const { accepted, duplicates, shipmentClosed, deferred } = await ingest.store(target, positions.map((fix) => fixToRow(fix, owner)));
@@ -117,7 +129,7 @@ export function positionRoutes(deps: RouteDeps) {
     } else {
       await assertFleetReferences(db, auth.tenantId, [{ field: 'deviceId', kind: 'device', id: deviceId }]);
     }
-    rejectFutureFixes(positions, config);
+    rejectOutOfRangeFixes(positions, config);
 
     const shipments = await findActiveShipmentsForDevice(db, auth.tenantId, deviceId);
     if (shipments.length === 0) {
