@@ -11,6 +11,7 @@ import * as stopArrivalConfirmation from './2026_12_02_0008_stop_arrival_confirm
 import * as fixIngest from './2026_12_02_0009_fix_ingest.js';
 import * as eventFeedAndWebhooks from './2026_12_02_0010_event_feed_and_webhooks.js';
 import * as dataExports from './2026_12_02_0011_data_exports.js';
+import * as etaHistory from './2026_12_02_0013_eta_history.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_26_0001_initial': initial,
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_0009_fix_ingest': fixIngest,
   '2026_12_02_0010_event_feed_and_webhooks': eventFeedAndWebhooks,
   '2026_12_02_0011_data_exports': dataExports,
+  '2026_12_02_0013_eta_history': etaHistory,
 };
