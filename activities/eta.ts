@@ -12,8 +12,19 @@ import {
   type EtaPredictionRow,
   type HistoricalSpeed,
 } from '../db/repositories/eta.js';
+import { loadEtaHistory } from '../db/repositories/eta-history.js';
 import type { Database } from '../db/schema.js';
-import { BREAK_LOOKBACK_MIN, DEFAULT_ETA_MODEL, predictBoth, type EtaModel, type EtaPlan, type EtaProgress } from '../domain/eta/index.js';
+import {
+  BREAK_LOOKBACK_MIN,
+  buildEtaHistoryModel,
+  DEFAULT_ETA_HISTORY,
+  DEFAULT_ETA_MODEL,
+  predictBoth,
+  type EtaHistoryModel,
+  type EtaModel,
+  type EtaPlan,
+  type EtaProgress,
+} from '../domain/eta/index.js';
 import type { Logger } from '../infra/logger.js';
 
 export interface EtaRequest extends EtaProgress {
@@ -27,6 +38,11 @@ export interface EtaResult {
   speedKmh: number;
   /** Where the speed prior came from. */
   prior: HistoricalSpeed['scope'] | 'default';
+  /**
+   * The tenant's learned figures, when above the threshold: how many stops' dwell and what share of
+   * the remaining distance came from them. Absent: today's model alone.
+   */
+  history?: { shipments: number; dwellStops: number; learnedDistanceShare: number };
   /** Model ETA per pending stop, in stop order. */
   stops: { sequence: number; eta: string }[];
   baseline: { sequence: number; eta: string }[];
@@ -40,14 +56,34 @@ export interface EtaActivityDependencies {
   /** How long a lane's historical speed is reused before it is read again. */
   historyTtlMs?: number;
   now?: () => number;
+  /** When the learned figures are used. */
+  history?: EtaHistorySettings;
+}
+
+export interface EtaHistorySettings {
+  /** Delivered shipments the figures must stand on; below, today's model (ETA_HISTORY_MIN_SHIPMENTS). */
+  minShipments: number;
 }
 
 const PLAN_CACHE_SIZE = 1_000;
 
-export function createEtaActivities({ db, logger, historyTtlMs = 10 * 60_000, now = Date.now }: EtaActivityDependencies) {
+export function createEtaActivities({ db, logger, historyTtlMs = 10 * 60_000, now = Date.now, history: historySettings }: EtaActivityDependencies) {
   // Plans never change after creation; lane speeds move slowly. Both are cached per worker.
   const plans = new Map<string, EtaPlan>();
   const speeds = new Map<string, { value: HistoricalSpeed | undefined; expiresAt: number }>();
+  // The tenant's learned figures change only when the scheduled refresh runs: read once per TTL.
+  const learned = new Map<string, { value: EtaHistoryModel | undefined; expiresAt: number }>();
+  const minShipments = historySettings?.minShipments ?? DEFAULT_ETA_HISTORY.minShipments;
+
+  async function learnedModel(tenantId: string): Promise<EtaHistoryModel | undefined> {
+    const cached = learned.get(tenantId);
+    if (cached && cached.expiresAt > now()) return cached.value;
+    const figures = await loadEtaHistory(db, tenantId);
+    const value = figures ? buildEtaHistoryModel(figures, { minShipments }) : undefined;
+    if (learned.size >= PLAN_CACHE_SIZE) learned.delete(learned.keys().next().value!);
+    learned.set(tenantId, { value, expiresAt: now() + historyTtlMs });
+    return value;
+  }
 
   async function loadPlan(tenantId: string, shipmentId: string): Promise<EtaPlan | undefined> {
     const cached = plans.get(shipmentId);
@@ -86,13 +122,22 @@ export function createEtaActivities({ db, logger, historyTtlMs = 10 * 60_000, no
       }
       const lookbackMin = Math.max(DEFAULT_ETA_MODEL.recentWindowMin, BREAK_LOOKBACK_MIN);
       const windowStart = new Date(Date.parse(request.predictedAt) - lookbackMin * 60_000).toISOString();
-      const [history, recentFixes] = await Promise.all([
+      const [history, recentFixes, figures] = await Promise.all([
         laneSpeed(request.tenantId, request.shipmentId, plan),
         recentShipmentFixes(db, request.shipmentId, windowStart, request.predictedAt),
+        learnedModel(request.tenantId),
       ]);
-      const { model, baseline } = predictBoth({ plan, progress: request, recentFixes, ...(history ? { historicalSpeedKmh: history.speedKmh } : {}) });
+      const { model, baseline } = predictBoth({
+        plan,
+        progress: request,
+        recentFixes,
+        ...(history ? { historicalSpeedKmh: history.speedKmh } : {}),
+        ...(figures ? { history: figures.hooks } : {}),
+      });
+      // The stored model name says when history shaped the prediction (e.g. `route+history`).
+      const modelName = figures ? `${model.model}+history` : model.model;
       const rows: EtaPredictionRow[] = [
-        ...model.stops.map((s) => ({ source: 'model' as const, stopSequence: s.sequence, predictedArrival: s.eta, model: model.model, speedKmh: model.speedKmh })),
+        ...model.stops.map((s) => ({ source: 'model' as const, stopSequence: s.sequence, predictedArrival: s.eta, model: modelName, speedKmh: model.speedKmh })),
         ...baseline.stops.map((s) => ({ source: 'baseline' as const, stopSequence: s.sequence, predictedArrival: s.eta, model: baseline.model, speedKmh: baseline.speedKmh })),
       ].map((row) => ({ ...row, tenantId: request.tenantId, shipmentId: request.shipmentId, predictedAt: model.predictedAt }));
       const stored = await insertEtaPredictions(db, rows);
@@ -101,6 +146,7 @@ export function createEtaActivities({ db, logger, historyTtlMs = 10 * 60_000, no
         model: model.model,
         speedKmh: model.speedKmh,
         prior: history?.scope ?? 'default',
+        ...(figures && model.history ? { history: { shipments: figures.shipments, ...model.history } } : {}),
         stops: model.stops.map(({ sequence, eta }) => ({ sequence, eta })),
         baseline: baseline.stops.map(({ sequence, eta }) => ({ sequence, eta })),
         stored,

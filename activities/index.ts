@@ -6,7 +6,8 @@ import { applyShipmentProgress, type ProjectionWriteResult } from '../db/reposit
 import { applyAssignment, type AssignmentWrite } from '../db/repositories/assignment.js';
 import { loadStoredFixes, readStoredFixesAfter } from '../db/repositories/fix-ingest.js';
 import { isPermanentWriteError, storable } from '../db/storable.js';
-import { createEtaActivities } from './eta.js';
+import { createEtaActivities, type EtaHistorySettings } from './eta.js';
+import { createEtaHistoryActivities } from './eta-history.js';
 import { createWebhookActivities, DEFAULT_WEBHOOK_ACTIVITY_SETTINGS, type WebhookActivitySettings } from './webhooks.js';
 import { ASSIGNMENT_FAILURES, PROJECTION_WRITE_REJECTED, type FixLoad, type FixLoadRequest, type FixReread, type FixRereadRequest } from '../workflows/contract.js';
 import type { Database } from '../db/schema.js';
@@ -19,6 +20,8 @@ export interface ActivityDependencies {
   logger: Logger;
   /** Webhook delivery: SSRF policy, timeouts, feed polling; defaults when absent. */
   webhooks?: WebhookActivitySettings;
+  /** When the ETA uses the learned figures (ETA_HISTORY_* settings); defaults when absent. */
+  etaHistory?: EtaHistorySettings;
 }
 
 /** The activity's execution details when run by a worker; direct calls (tests, scripts) log without them. */
@@ -31,9 +34,10 @@ function executionFields(): Record<string, unknown> {
   }
 }
 
-export function createActivities({ db, logger, webhooks = DEFAULT_WEBHOOK_ACTIVITY_SETTINGS }: ActivityDependencies) {
+export function createActivities({ db, logger, webhooks = DEFAULT_WEBHOOK_ACTIVITY_SETTINGS, etaHistory }: ActivityDependencies) {
   return {
-    ...createEtaActivities({ db, logger }),
+    ...createEtaActivities({ db, logger, ...(etaHistory ? { history: etaHistory } : {}) }),
+    ...createEtaHistoryActivities({ db, logger }),
     ...createWebhookActivities({ db, logger, settings: webhooks }),
 
     /**

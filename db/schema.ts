@@ -319,6 +319,40 @@ export interface StopVisitFactsTable {
   window_end: Timestamp | null;
 }
 
+/** The last ETA history refresh of a tenant (workflows/eta-history.ts) and its drivers' breaks. */
+export interface EtaHistoryRefreshesTable {
+  tenant_id: string;
+  shipments: number;
+  break_samples: number;
+  break_p50_min: number;
+  refreshed_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  duration_ms: number;
+}
+
+/** Dwell per facility (stop name @ location rounded to 0.01°) learned from delivered shipments. */
+export interface EtaFacilityDwellTable {
+  tenant_id: string;
+  facility_key: string;
+  name: string;
+  lat: number;
+  lon: number;
+  visits: number;
+  p50_dwell_min: number;
+  p90_dwell_min: number;
+  p50_excess_min: number | null;
+  excess_samples: number;
+}
+
+/** Moving driving per corridor cell (0.1° grid) and hour of week (UTC), outlier passages left out. */
+export interface EtaCorridorSpeedsTable {
+  tenant_id: string;
+  cell: string;
+  hour_of_week: number;
+  moving_min: number;
+  km: number;
+  passages: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -341,6 +375,9 @@ export interface Database {
   webhook_attempts: WebhookAttemptsTable;
   export_partitions: ExportPartitionsTable;
   stop_visit_facts: StopVisitFactsTable;
+  eta_history_refreshes: EtaHistoryRefreshesTable;
+  eta_facility_dwell: EtaFacilityDwellTable;
+  eta_corridor_speeds: EtaCorridorSpeedsTable;
 }
 
 export type ShipmentRow = Selectable<ShipmentsTable>;

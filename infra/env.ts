@@ -71,6 +71,12 @@ const envSchema = z.object({
   WEBHOOK_RETRY_WINDOW_HOURS: z.coerce.number().positive('WEBHOOK_RETRY_WINDOW_HOURS must be above 0').default(72),
   /** The longest wait between two attempts of a failing event (the back-off doubles from 5 s up to this). */
   WEBHOOK_MAX_BACKOFF_SECONDS: z.coerce.number().min(1).default(3600),
+  /** How often the scheduled ETA history refresh runs (the worker creates or updates its Temporal Schedule; 0: this worker leaves it alone). */
+  ETA_HISTORY_REFRESH_MINUTES: z.coerce.number().int().min(0).max(7 * 24 * 60).default(360),
+  /** Delivered shipments a tenant's learned figures must stand on before the ETA uses them (below: today's model). */
+  ETA_HISTORY_MIN_SHIPMENTS: z.coerce.number().int().min(1, 'ETA_HISTORY_MIN_SHIPMENTS must be at least 1').default(20),
+  /** Most recently delivered shipments per tenant a refresh learns from. */
+  ETA_HISTORY_MAX_SHIPMENTS: z.coerce.number().int().min(1).max(100_000).default(500),
 });
 
 export type Env = z.infer<typeof envSchema>;

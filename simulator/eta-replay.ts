@@ -6,6 +6,12 @@
 // milestones the platform would record. The result feeds computeEtaAccuracy.
 import {
   BREAK_LOOKBACK_MIN,
+  buildEtaHistoryModel,
+  HistoryLearner,
+  type EtaHistoryConfig,
+  type EtaHistoryFigures,
+  type EtaHistoryHooks,
+  type HistoryShipment,
   DEFAULT_SPEED_MODEL,
   predictBoth,
   recentMovingSpeed,
@@ -21,6 +27,7 @@ import { prepareFixBatch } from '../domain/fixes.js';
 import { applyFix, DEFAULT_GEOFENCE_CONFIG, initialTrackingState, type TrackingState } from '../domain/milestones.js';
 import type { Fix, StopPlan } from '../domain/types.js';
 import { toFix } from './motion.js';
+import { Rng } from './random.js';
 import { planSimulation, plannedRoute, stopPlansOf, type ShipmentSpec } from './scenarios.js';
 
 /** The workflow's interval (workflows/shipment.ts ETA_INTERVAL_MIN). */
@@ -67,10 +74,11 @@ class SpeedHistory {
   }
 }
 
-function replayTrip(spec: ShipmentSpec, shipmentId: string, tripStartMs: number, history: SpeedHistory) {
+function replayTrip(spec: ShipmentSpec, shipmentId: string, tripStartMs: number, history: SpeedHistory, learned?: EtaHistoryHooks) {
   const plan = planOf(spec, tripStartMs);
   const predictions: EtaPredictionRecord[] = [];
   const arrivals: ActualArrival[] = [];
+  const departures = new Map<number, string>();
   const stored: Fix[] = [];
   let tracking: TrackingState = initialTrackingState(plan.stops);
   let schedule: EtaScheduleState = {};
@@ -91,6 +99,7 @@ function replayTrip(spec: ShipmentSpec, shipmentId: string, tripStartMs: number,
         if (m.kind !== 'milestone') continue;
         milestones += 1;
         if (m.type === 'ARRIVED') arrivals.push({ shipmentId, stopSequence: m.stopSequence, arrivedAt: m.at });
+        if (m.type === 'DEPARTED') departures.set(m.stopSequence, m.at);
       }
     }
     // As the workflow: at most one prediction per delivered batch, from its latest usable fix.
@@ -110,12 +119,30 @@ function replayTrip(spec: ShipmentSpec, shipmentId: string, tripStartMs: number,
         return ms >= atMs - RECENT_WINDOW_MS && ms <= atMs;
       });
       const { model, baseline } = predictBoth({ plan, progress, recentFixes, ...(historicalSpeedKmh !== undefined ? { historicalSpeedKmh } : {}) });
-      for (const [source, prediction] of [['model', model], ['baseline', baseline]] as const) {
+      const sources: [string, { predictedAt: string; stops: { sequence: number; eta: string }[] }][] = [['model', model], ['baseline', baseline]];
+      if (learned) {
+        const withHistory = predictBoth({ plan, progress, recentFixes, ...(historicalSpeedKmh !== undefined ? { historicalSpeedKmh } : {}), history: learned });
+        sources.push(['history', withHistory.model]);
+      }
+      for (const [source, prediction] of sources) {
         for (const s of prediction.stops) predictions.push({ shipmentId, stopSequence: s.sequence, predictedAt: prediction.predictedAt, predictedArrival: s.eta, source });
       }
     }
   }
-  return { predictions, arrivals, delivered: tracking.status === 'DELIVERED', fixes: stored };
+  // The delivered shipment as the history refresh reads it back from the projection.
+  const arrivedAt = new Map(arrivals.map((a) => [a.stopSequence, a.arrivedAt]));
+  const asHistory: HistoryShipment = {
+    shipmentId,
+    stops: plan.stops.map((stop) => ({
+      name: stop.name,
+      location: stop.location,
+      plannedDwellMin: stop.plannedDwellMin ?? null,
+      arrivedAt: arrivedAt.get(stop.sequence) ?? null,
+      departedAt: departures.get(stop.sequence) ?? null,
+    })),
+    fixes: stored,
+  };
+  return { predictions, arrivals, delivered: tracking.status === 'DELIVERED', fixes: stored, asHistory };
 }
 
 /** Plans `trips` trucks from `seed` (the default scenario mix) and replays each; cancelled trips are left out. */
@@ -135,4 +162,100 @@ export function simulateEtaData(options: { trips: number; seed?: string; minKm?:
     history.learn(trip.fixes);
   });
   return data;
+}
+
+/** Where a trip of a history bench starts: anywhere in the four weeks after `fromMs`, to the minute, from its seed and index. */
+export function tripStartOf(seed: string, index: number, fromMs: number): number {
+  return fromMs + new Rng(`${seed}/trip-start-${index}`).int(0, 28 * 24 * 60 - 1) * 60_000;
+}
+
+export interface EtaHistoryBenchOptions {
+  /** Seed of the world's facilities and traffic (simulator/patterns.ts), shared by both halves. */
+  world: string;
+  historySeed: string;
+  historyTrips: number;
+  heldOutSeed: string;
+  heldOutTrips: number;
+  /** Overrides of the history model's thresholds and sizes. */
+  config?: Partial<EtaHistoryConfig>;
+}
+
+export interface EtaHistoryBenchData {
+  history: { seed: string; trips: number; delivered: number; scenarios: Record<string, number>; figures: { shipments: number; facilities: number; facilitiesAboveThreshold: number; cells: number; cellHours: number } };
+  heldOut: { seed: string; trips: number; delivered: number; scenarios: Record<string, number> };
+  /** False when the history half is below the shipment threshold: the history source is then today's model. */
+  historyUsed: boolean;
+  predictions: EtaPredictionRecord[];
+  arrivals: ActualArrival[];
+}
+
+/**
+ * The history half (its own seed, four weeks from the epoch) is replayed and learned from as the
+ * refresh workflow would (delivered trips only); the held-out half (another seed, the four weeks
+ * after) is predicted three ways: the naive baseline, today's model (its speed prior learned from the
+ * history half, as the activity's tenant-wide prior) and the history-aware model.
+ */
+export function simulateEtaHistoryBench(options: EtaHistoryBenchOptions): EtaHistoryBenchData & { figures: EtaHistoryFigures } {
+  const historyFrom = EPOCH_MS;
+  const heldOutFrom = EPOCH_MS + 28 * 24 * 3600_000;
+  const speedHistory = new SpeedHistory();
+  const learner = new HistoryLearner(options.config?.cellDeg, options.config?.outlierFactor);
+  const historyPlan = planSimulation({
+    seed: options.historySeed,
+    vehicles: options.historyTrips,
+    scenario: 'mix',
+    patterns: { world: options.world, tripStartMs: (i) => tripStartOf(options.historySeed, i, historyFrom) },
+  });
+  const history = { seed: options.historySeed, trips: historyPlan.shipments.length, delivered: 0, scenarios: {} as Record<string, number> };
+  for (const spec of historyPlan.shipments) {
+    history.scenarios[spec.scenario] = (history.scenarios[spec.scenario] ?? 0) + 1;
+    if (spec.scenario === 'cancellation') continue;
+    const trip = replayTrip(spec, `${options.historySeed}/${spec.key}`, spec.tripStartMs!, speedHistory);
+    if (!trip.delivered) continue;
+    history.delivered += 1;
+    speedHistory.learn(trip.fixes);
+    learner.add(trip.asHistory);
+  }
+  const figures = learner.figures();
+  const model = buildEtaHistoryModel(figures, options.config);
+  // Below the threshold the activity predicts with today's model: so does the history source.
+  const hooks: EtaHistoryHooks = model?.hooks ?? {};
+
+  const heldOutPlan = planSimulation({
+    seed: options.heldOutSeed,
+    vehicles: options.heldOutTrips,
+    scenario: 'mix',
+    patterns: { world: options.world, tripStartMs: (i) => tripStartOf(options.heldOutSeed, i, heldOutFrom) },
+  });
+  const heldOut = { seed: options.heldOutSeed, trips: heldOutPlan.shipments.length, delivered: 0, scenarios: {} as Record<string, number> };
+  const predictions: EtaPredictionRecord[] = [];
+  const arrivals: ActualArrival[] = [];
+  for (const spec of heldOutPlan.shipments) {
+    heldOut.scenarios[spec.scenario] = (heldOut.scenarios[spec.scenario] ?? 0) + 1;
+    if (spec.scenario === 'cancellation') continue;
+    // The held-out trips are predicted, never learned from.
+    const trip = replayTrip(spec, `${options.heldOutSeed}/${spec.key}`, spec.tripStartMs!, speedHistory, hooks);
+    if (!trip.delivered) continue;
+    heldOut.delivered += 1;
+    predictions.push(...trip.predictions);
+    arrivals.push(...trip.arrivals);
+  }
+  const minVisits = options.config?.minFacilityVisits ?? 5;
+  return {
+    history: {
+      ...history,
+      figures: {
+        shipments: figures.shipments,
+        facilities: figures.facilities.length,
+        facilitiesAboveThreshold: figures.facilities.filter((f) => f.visits >= minVisits).length,
+        cells: new Set(figures.corridors.map((c) => c.cell)).size,
+        cellHours: figures.corridors.length,
+      },
+    },
+    heldOut,
+    historyUsed: model !== undefined,
+    predictions,
+    arrivals,
+    figures,
+  };
 }

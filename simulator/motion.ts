@@ -3,7 +3,7 @@
 // deliveries it makes to the API (store-and-forward batches, repeats, late batches).
 // All times are milliseconds from the trip's start, so one trace can be anchored anywhere on
 // the clock (see clock.ts); nothing here reads the wall clock.
-import type { Fix } from '../domain/types.js';
+import type { Fix, LatLon } from '../domain/types.js';
 import { offsetM } from './geo.js';
 import type { Rng } from './random.js';
 import type { Route, RouteSection } from './road-network.js';
@@ -88,6 +88,11 @@ export interface MotionOptions {
   departureTailM: number;
   /** Scenario: a store-and-forward queue holds this long of uploads, then sends them in shuffled order. */
   heldUploadsMin?: number;
+  /**
+   * Traffic by place and time (simulator/patterns.ts): the speed drawn for each stretch is
+   * multiplied by `factor` at its start; `startMs` anchors the trip on the absolute clock.
+   */
+  traffic?: { startMs: number; factor: (point: LatLon, road: 'urban' | 'highway', ms: number) => number };
 }
 
 export const DEFAULT_MOTION: Omit<MotionOptions, 'device'> = {
@@ -221,6 +226,9 @@ function planPhases(route: Route, stops: readonly TripStop[], options: MotionOpt
       } else if (section.kind === 'highway' && rng.chance((options.slowdownsPer100Km * (end - d)) / 100_000)) {
         road = 'slowdown';
         speed = between(rng, SPEED_LIMITS_KMH.slowdown);
+      }
+      if (options.traffic && road !== 'jam') {
+        speed *= options.traffic.factor(route.polyline.at(d).point, section.kind, options.traffic.startMs + t);
       }
       drive(end, speed, road);
     }

@@ -5,6 +5,7 @@ import type { AnomalyType, LineString, ShipmentStatus, ShipmentThresholds, StopP
 import { buildFleet, pickDeviceType, type Fleet } from './fleet.js';
 import { distanceM } from './geo.js';
 import { DEFAULT_MOTION, DEVICE_PROFILES, simulateTrip, type DeviceType, type MotionOptions, type Trace } from './motion.js';
+import { facilityDwellOffsetMin, trafficFactor, type WorldPatterns } from './patterns.js';
 import { PLACES, placeById, type Place } from './places.js';
 import { Rng } from './random.js';
 import { RoadNetwork, type Route } from './road-network.js';
@@ -76,6 +77,8 @@ export interface ShipmentSpec {
   /** Cancellation scenario: when dispatch cancels, ms from the trip start; nothing is sent after it. */
   cancelAtMs?: number;
   expect: Expectation;
+  /** With world patterns: the trip's start on the absolute clock its traffic was simulated for. */
+  tripStartMs?: number;
 }
 
 export interface SimulationPlan {
@@ -96,6 +99,8 @@ export interface PlanOptions {
   motion?: Partial<Omit<MotionOptions, 'device'>>;
   /** One kind of tracker for every truck (else a mix; the reefer scenario always gets a trailer tracker). */
   deviceType?: DeviceType;
+  /** Facility dwell and traffic by place and hour of week (simulator/patterns.ts); off by default. */
+  patterns?: WorldPatterns;
 }
 
 const REEFER: TemperatureRange = { minC: 2, maxC: 8 };
@@ -228,13 +233,16 @@ function planShipment(
   scenario: ScenarioName,
   device: DeviceType,
   rng: Rng,
-  options: Required<Pick<PlanOptions, 'minKm' | 'maxKm'>> & Pick<PlanOptions, 'motion'>,
+  options: Required<Pick<PlanOptions, 'minKm' | 'maxKm'>> & Pick<PlanOptions, 'motion' | 'patterns'>,
 ): ShipmentSpec {
+  const patterns = options.patterns;
+  const tripStartMs = patterns?.tripStartMs(vehicleIndex);
   const { ids, route } = (scenario === 'drive-by' ? pickDriveByStops : pickStops)(rng.fork('stops'), options.minKm, options.maxKm);
   const mid = midLongestLeg(route);
   const total = route.polyline.lengthM;
   const thresholds: ShipmentThresholds = { ...BASE_THRESHOLDS };
   const motion: MotionOptions = { ...DEFAULT_MOTION, ...options.motion, device: DEVICE_PROFILES[device] };
+  if (patterns && tripStartMs !== undefined) motion.traffic = { startMs: tripStartMs, factor: (point, road, ms) => trafficFactor(patterns.world, point, road, ms) };
   if (DEVICE_PROFILES[device].reportsTemperature) {
     motion.temperature = { setpointC: 4 };
     thresholds.temperatureRange = REEFER;
@@ -247,7 +255,7 @@ function planShipment(
       place: placeById(id),
       geofenceRadiusM: placeById(id).kind === 'distribution-centre' ? 500 : 800,
       plannedDwellMin,
-      dwellMin: Math.max(10, plannedDwellMin + rng.normal(0, 8)),
+      dwellMin: Math.max(10, plannedDwellMin + (patterns ? facilityDwellOffsetMin(patterns.world, placeById(id)) : 0) + rng.normal(0, 8)),
       window: { startMs: 0, endMs: 0 },
     };
   });
@@ -325,6 +333,7 @@ function planShipment(
       anomalies: anomalyOf[scenario] ? [anomalyOf[scenario]] : [],
       finalStatus: 'DELIVERED',
     },
+    ...(tripStartMs !== undefined ? { tripStartMs } : {}),
   };
   if (scenario === 'drive-by' || scenario === 'out-of-order') {
     spec.expect = { milestones: timedMilestones(trace, route, stops, device), anomalies: [], forbiddenAnomalies: ['OUT_OF_SEQUENCE'], finalStatus: 'DELIVERED' };
@@ -342,7 +351,7 @@ function planShipment(
 export function planSimulation(options: PlanOptions): SimulationPlan {
   const root = new Rng(options.seed);
   const size = Math.max(1, Math.floor(options.vehicles));
-  const bounds = { minKm: options.minKm ?? 120, maxKm: options.maxKm ?? 450, motion: options.motion };
+  const bounds = { minKm: options.minKm ?? 120, maxKm: options.maxKm ?? 450, motion: options.motion, patterns: options.patterns };
   const scenarios: ScenarioName[] = [];
   const devices: DeviceType[] = [];
   for (let i = 0; i < size; i++) {

@@ -10,6 +10,7 @@ import { DEFAULT_WEBHOOK_HTTP_POLICY } from '../infra/webhook-http.js';
 import { createDatabase } from '../db/connection.js';
 import { loadEnv } from '../infra/env.js';
 import { createLogger, type Logger } from '../infra/logger.js';
+import { ensureEtaHistorySchedule } from './eta-history-schedule.js';
 import { startPositionMaintenance } from './position-maintenance.js';
 import { startRepairLoop } from './repair.js';
 import { createShipmentWorker } from './worker.js';
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   try {
     connection = await connectWithRetry(env.TEMPORAL_ADDRESS, logger, stopping.signal);
     if (!connection) return;
-    const activities = createActivities({ db, logger, webhooks: { ...DEFAULT_WEBHOOK_ACTIVITY_SETTINGS, http: { ...DEFAULT_WEBHOOK_HTTP_POLICY, allowedHosts: env.WEBHOOK_ALLOWED_HOSTS } } });
+    const activities = createActivities({ db, logger, etaHistory: { minShipments: env.ETA_HISTORY_MIN_SHIPMENTS }, webhooks: { ...DEFAULT_WEBHOOK_ACTIVITY_SETTINGS, http: { ...DEFAULT_WEBHOOK_HTTP_POLICY, allowedHosts: env.WEBHOOK_ALLOWED_HOSTS } } });
     // Shipments and webhook deliveries on queues of their own: endpoints waiting on the network never hold the shipments' slots.
     const tuning = { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS, maxConcurrentWorkflowTaskExecutions: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS, workflowThreadPoolSize: env.WORKER_WORKFLOW_THREADS };
     const workers = await Promise.all(
@@ -72,6 +73,12 @@ async function main(): Promise<void> {
     };
     logger.info({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueues: [env.TEMPORAL_TASK_QUEUE, env.TEMPORAL_WEBHOOK_TASK_QUEUE] }, 'worker running');
     const client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS }), namespace: env.TEMPORAL_NAMESPACE });
+    if (env.ETA_HISTORY_REFRESH_MINUTES > 0) {
+      // Not fatal: the ETA falls back to today's model until a refresh has run.
+      await ensureEtaHistorySchedule(client, { taskQueue: env.TEMPORAL_TASK_QUEUE, everyMinutes: env.ETA_HISTORY_REFRESH_MINUTES, maxShipments: env.ETA_HISTORY_MAX_SHIPMENTS, logger }).catch((error: unknown) =>
+        logger.error({ err: error }, 'ETA history schedule could not be ensured'),
+      );
+    }
     const repair = env.REPAIR_INTERVAL_SECONDS > 0 ? startRepairLoop(client, { intervalMs: env.REPAIR_INTERVAL_SECONDS * 1000, logger }) : undefined;
     const partitions =
       env.POSITIONS_MAINTENANCE_INTERVAL_MINUTES > 0

@@ -12,6 +12,7 @@ import * as fixIngest from './2026_12_02_0009_fix_ingest.js';
 import * as eventFeedAndWebhooks from './2026_12_02_0010_event_feed_and_webhooks.js';
 import * as dataExports from './2026_12_02_0011_data_exports.js';
 import * as positionsPartitions from './2026_12_02_0012_positions_partitions.js';
+import * as etaHistory from './2026_12_02_0013_eta_history.js';
 import * as deferredWakeups from './2026_12_02_0014_deferred_wakeups.js';
 
 export const migrations: Record<string, Migration> = {
@@ -27,5 +28,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_0010_event_feed_and_webhooks': eventFeedAndWebhooks,
   '2026_12_02_0011_data_exports': dataExports,
   '2026_12_02_0012_positions_partitions': positionsPartitions,
+  '2026_12_02_0013_eta_history': etaHistory,
   '2026_12_02_0014_deferred_wakeups': deferredWakeups,
 };

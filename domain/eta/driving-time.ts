@@ -41,3 +41,42 @@ export function drivingMinSinceBreak(fixes: readonly Fix[], at: string, breakMin
   }
   return driving;
 }
+
+/** Standing this long away from a stop looks like a break, not a red light or a queue. */
+export const BREAK_UNDER_WAY_MIN = 10;
+
+/**
+ * Minutes the truck has been standing still up to `at`, when that is at least
+ * `BREAK_UNDER_WAY_MIN`, shorter than a break and away from every stop given (more than
+ * `awayFromM` from each): a break under way. 0 otherwise (driving, at a stop, or a stand already
+ * longer than a break, which drivingMinSinceBreak has counted as one).
+ */
+export function breakUnderWayMin(
+  fixes: readonly Fix[],
+  at: string,
+  stops: readonly { location: { lat: number; lon: number } }[],
+  options: { breakMin?: number; awayFromM?: number } = {},
+): number {
+  const breakMin = options.breakMin ?? EU_BREAK.breakMin;
+  const awayFromM = options.awayFromM ?? 2_000;
+  const endMs = Date.parse(at);
+  const timed = fixes
+    .map((fix) => ({ fix, ms: Date.parse(fix.recordedAt) }))
+    .filter(({ ms }) => ms <= endMs)
+    .sort((a, b) => a.ms - b.ms);
+  const last = timed.at(-1);
+  if (!last || stops.some((stop) => distanceM(last.fix, stop.location) <= awayFromM)) return 0;
+  let standingSinceMs = last.ms;
+  for (let i = timed.length - 1; i > 0; i -= 1) {
+    const b = timed[i]!;
+    const a = timed[i - 1]!;
+    const minutes = (b.ms - a.ms) / MS_PER_MINUTE;
+    if (minutes <= 0) continue;
+    const speed = a.fix.speedKmh !== undefined && b.fix.speedKmh !== undefined ? (a.fix.speedKmh + b.fix.speedKmh) / 2 : undefined;
+    const moving = (speed ?? distanceM(a.fix, b.fix) / 1000 / (minutes / 60)) >= DEFAULT_SPEED_MODEL.movingSpeedKmh;
+    if (moving) break;
+    standingSinceMs = a.ms;
+  }
+  const standingMin = (endMs - standingSinceMs) / MS_PER_MINUTE;
+  return standingMin >= BREAK_UNDER_WAY_MIN && standingMin < breakMin ? standingMin : 0;
+}

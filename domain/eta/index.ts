@@ -1,6 +1,6 @@
 // ETA model: the entry points the workflow, activities and reports use.
 export { predictEta, predictEtaBaseline, DEFAULT_ETA_MODEL, BASELINE_SPEED_KMH } from './predict.js';
-export type { EtaInput, EtaStop, EtaModel, EtaModelOptions, EtaPrediction, EtaPredictionDetail, StopEta, BaselineEtaInput } from './predict.js';
+export type { EtaInput, EtaStop, EtaModel, EtaModelOptions, EtaPrediction, EtaPredictionDetail, StopEta, BaselineEtaInput, EtaHistoryHooks, EtaHistoryUse, LegDriving } from './predict.js';
 export { BREAK_RULES, driveWithBreaks } from './breaks.js';
 export type { BreakRule, BreakRuleSet, DrivingWithBreaks } from './breaks.js';
 export { estimateSpeed, recentMovingSpeed, DEFAULT_SPEED_MODEL } from './speed.js';
@@ -12,3 +12,15 @@ export type { EtaPredictionRecord, ActualArrival, AccuracyStats, HorizonAccuracy
 export { drivingMinSinceBreak, BREAK_LOOKBACK_MIN } from './driving-time.js';
 export { predictBoth } from './shipment-eta.js';
 export type { EtaPlan, EtaProgress } from './shipment-eta.js';
+export {
+  buildEtaHistoryModel,
+  cellKey,
+  facilityKey,
+  hourOfWeek,
+  learnEtaHistory,
+  percentile,
+  HistoryLearner,
+  DEFAULT_ETA_HISTORY,
+  HOURS_PER_WEEK,
+} from './history.js';
+export type { EtaHistoryConfig, EtaHistoryFigures, EtaHistoryModel, FacilityDwellFigure, CorridorSpeedFigure, HistoryShipment } from './history.js';

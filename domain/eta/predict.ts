@@ -8,7 +8,7 @@
 import { distanceM } from '../geo.js';
 import type { Fix, LatLon, LineString, StopPlan, StopStatus } from '../types.js';
 import { BREAK_RULES, driveWithBreaks, type BreakRuleSet } from './breaks.js';
-import { hasUsableRoute, projectOntoRoute, type RoutePosition } from './route-geometry.js';
+import { hasUsableRoute, indexRoute, projectOntoRoute, type RoutePosition } from './route-geometry.js';
 import { DEFAULT_SPEED_MODEL, estimateSpeed, type SpeedEstimate, type SpeedModelOptions } from './speed.js';
 import { MS_PER_MINUTE } from './time.js';
 import { toIso } from '../fixes.js';
@@ -46,6 +46,46 @@ export interface EtaInput {
   /** Driving minutes since the driver's last qualifying break (from the ELD when known). */
   drivingMinSinceBreak?: number;
   options?: Partial<EtaModelOptions>;
+  /** What the tenant's history teaches (domain/eta/history.ts); without it, the model as it always was. */
+  history?: EtaHistoryHooks;
+  /**
+   * Minutes the truck has been standing away from any stop at `at`, when that looks like a
+   * driver's break (domain/eta/driving-time.ts breakUnderWayMin): the rest of it is added and the
+   * driving clock starts again. Given by the history-aware path only.
+   */
+  breakUnderWayMin?: number;
+}
+
+/** One leg to drive, as the history hook sees it. */
+export interface LegDriving {
+  /** The way ahead: the truck or the previous stop, the route between, the stop. */
+  path: readonly LatLon[];
+  /** The leg's length as the model measures it (path length may differ by the offsets from the route). */
+  legM: number;
+  /** When the truck sets off on the leg (ms). */
+  startMs: number;
+  /** Minutes driven before this leg since the prediction. */
+  elapsedDrivingMin: number;
+  /** Today's speed estimate, for the stretches history knows nothing about. */
+  speed: SpeedEstimate;
+}
+
+/** Learned figures the model asks, when it has them; each answer left undefined keeps today's rule. */
+export interface EtaHistoryHooks {
+  /** Dwell at a stop's facility instead of its planned dwell. */
+  dwellMin?(stop: EtaStop): number | undefined;
+  /** Driving minutes of a leg, and how many of its metres went through places with learned speeds. */
+  drivingMin?(leg: LegDriving): { minutes: number; learnedM: number } | undefined;
+  /** How long the tenant's drivers' breaks really last, minutes (never below the rule's minimum). */
+  breakMin?(): number | undefined;
+}
+
+/** How much of a prediction came from history. */
+export interface EtaHistoryUse {
+  /** Stops whose dwell came from their facility's history. */
+  dwellStops: number;
+  /** Share of the remaining distance driven at learned speeds, 0..1. */
+  learnedDistanceShare: number;
 }
 
 export interface StopEta {
@@ -70,6 +110,8 @@ export interface EtaPrediction {
 
 export interface EtaPredictionDetail extends EtaPrediction {
   speed: SpeedEstimate;
+  /** Present when history hooks were given. */
+  history?: EtaHistoryUse;
 }
 
 function sortedStops(stops: readonly EtaStop[]): EtaStop[] {
@@ -87,7 +129,7 @@ function legDistances(
   ordered: readonly EtaStop[],
   remaining: readonly EtaStop[],
   options: EtaModelOptions,
-): { model: 'route' | 'great-circle'; legsM: number[] } {
+): { model: 'route' | 'great-circle'; legsM: number[]; legPaths: LatLon[][] } {
   if (hasUsableRoute(input.route)) {
     const route = input.route;
     const projections = new Map<number, RoutePosition>();
@@ -101,27 +143,45 @@ function legDistances(
     const truck = projectOntoRoute(route, input.position, behind && projections.get(behind.sequence), projections.get(first.sequence));
     if (truck.offsetM <= options.maxRouteOffsetM) {
       const legsM: number[] = [];
+      const legPaths: LatLon[][] = [];
+      const index = input.history ? indexRoute(route) : undefined;
       let from = truck;
+      let fromPoint: LatLon = input.position;
       for (const stop of remaining) {
         const to = projections.get(stop.sequence)!;
         legsM.push(from.offsetM + Math.max(0, to.alongM - from.alongM) + to.offsetM);
+        if (index) {
+          // The route's own vertices between the two projections, from where the truck is to the stop.
+          const path: LatLon[] = [fromPoint, { lon: from.point[0], lat: from.point[1] }];
+          for (let i = 0; i < index.alongM.length; i++) {
+            if (index.alongM[i]! > from.alongM && index.alongM[i]! < to.alongM) path.push({ lon: route.coordinates[i]![0], lat: route.coordinates[i]![1] });
+          }
+          path.push({ lon: to.point[0], lat: to.point[1] }, stop.location);
+          legPaths.push(path);
+        }
         from = to;
+        fromPoint = stop.location;
       }
-      return { model: 'route', legsM };
+      return { model: 'route', legsM, legPaths };
     }
   }
   const legsM: number[] = [];
+  const legPaths: LatLon[][] = [];
   let from: LatLon = input.position;
   for (const stop of remaining) {
     legsM.push(distanceM(from, stop.location) * options.detourFactor);
+    legPaths.push([from, stop.location]);
     from = stop.location;
   }
-  return { model: 'great-circle', legsM };
+  return { model: 'great-circle', legsM, legPaths };
 }
 
 export function predictEta(input: EtaInput): EtaPredictionDetail {
   const options: EtaModelOptions = { ...DEFAULT_ETA_MODEL, ...input.options };
-  const rule = BREAK_RULES[input.breakRules ?? 'EU_561_2006'];
+  const ruleSet = BREAK_RULES[input.breakRules ?? 'EU_561_2006'];
+  const learnedBreakMin = ruleSet ? input.history?.breakMin?.() : undefined;
+  // A learned break length replaces the legal minimum (drivers rarely stop for exactly 45 min).
+  const rule = ruleSet && learnedBreakMin !== undefined ? { ...ruleSet, breakMin: Math.max(ruleSet.breakMin, learnedBreakMin) } : ruleSet;
   const speed = estimateSpeed(input, options);
   const ordered = sortedStops(input.stops);
   const remaining = ordered.filter(isPending);
@@ -129,7 +189,9 @@ export function predictEta(input: EtaInput): EtaPredictionDetail {
   const predictedAt = toIso(atMs);
   if (remaining.length === 0) return { predictedAt, model: hasUsableRoute(input.route) ? 'route' : 'great-circle', speedKmh: speed.speedKmh, speed, stops: [] };
 
-  const { model, legsM } = legDistances(input, ordered, remaining, options);
+  const { model, legsM, legPaths } = legDistances(input, ordered, remaining, options);
+  const history = input.history;
+  const use = { dwellStops: 0, learnedM: 0 };
   let clockMs = atMs;
   let drivingSinceBreak = input.drivingMinSinceBreak ?? 0;
   const total = { distanceM: 0, drivingMin: 0, breakMin: 0, dwellMin: 0, waitMin: 0 };
@@ -138,7 +200,9 @@ export function predictEta(input: EtaInput): EtaPredictionDetail {
   // after the planned dwell. A wait at least as long as a break counts as that break.
   const serve = (stop: EtaStop, arrivedMs: number) => {
     const windowStartMs = stop.window ? Date.parse(stop.window.start) : Number.NEGATIVE_INFINITY;
-    const departureMs = Math.max(arrivedMs, windowStartMs) + (stop.plannedDwellMin ?? 0) * MS_PER_MINUTE;
+    const learnedDwellMin = history?.dwellMin?.(stop);
+    if (learnedDwellMin !== undefined) use.dwellStops += 1;
+    const departureMs = Math.max(arrivedMs, windowStartMs) + (learnedDwellMin ?? stop.plannedDwellMin ?? 0) * MS_PER_MINUTE;
     if (departureMs <= clockMs) return;
     const waitMin = Math.max(0, Math.max(arrivedMs, windowStartMs) - clockMs) / MS_PER_MINUTE;
     const dwellMin = (departureMs - clockMs) / MS_PER_MINUTE - waitMin;
@@ -148,12 +212,21 @@ export function predictEta(input: EtaInput): EtaPredictionDetail {
     clockMs = departureMs;
   };
 
+  // A break already under way (the truck standing away from any stop) is finished, not started again.
+  if (rule && input.breakUnderWayMin !== undefined && input.breakUnderWayMin > 0) {
+    clockMs += Math.max(0, rule.breakMin - input.breakUnderWayMin) * MS_PER_MINUTE;
+    total.breakMin += Math.max(0, rule.breakMin - input.breakUnderWayMin);
+    drivingSinceBreak = 0;
+  }
+
   const current = ordered.find((stop) => stop.status === 'ARRIVED' && stop.arrivedAt !== undefined);
   if (current) serve(current, Date.parse(current.arrivedAt!));
 
   const stops: StopEta[] = remaining.map((stop, index) => {
     const legM = legsM[index]!;
-    const drivingMin = legM / 1000 / speed.speedKmh * 60;
+    const learned = history?.drivingMin && legPaths[index] ? history.drivingMin({ path: legPaths[index], legM, startMs: clockMs, elapsedDrivingMin: total.drivingMin, speed }) : undefined;
+    if (learned) use.learnedM += learned.learnedM;
+    const drivingMin = learned?.minutes ?? legM / 1000 / speed.speedKmh * 60;
     const driven = driveWithBreaks(drivingMin, drivingSinceBreak, rule);
     drivingSinceBreak = driven.drivingSinceBreakMin;
     total.distanceM += legM;
@@ -173,7 +246,14 @@ export function predictEta(input: EtaInput): EtaPredictionDetail {
     return eta;
   });
 
-  return { predictedAt, model, speedKmh: speed.speedKmh, speed, stops };
+  return {
+    predictedAt,
+    model,
+    speedKmh: speed.speedKmh,
+    speed,
+    stops,
+    ...(history ? { history: { dwellStops: use.dwellStops, learnedDistanceShare: total.distanceM > 0 ? Math.min(1, use.learnedM / total.distanceM) : 0 } } : {}),
+  };
 }
 
 export interface BaselineEtaInput {

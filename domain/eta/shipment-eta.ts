@@ -3,8 +3,8 @@
 // truck's recent fixes and the lane's historical speed. The accuracy report's simulation calls it
 // the same way, so its figures are the activity's.
 import type { Fix, LatLon, LineString, StopStatus } from '../types.js';
-import { drivingMinSinceBreak } from './driving-time.js';
-import { predictEta, predictEtaBaseline, type EtaPrediction, type EtaPredictionDetail, type EtaStop } from './predict.js';
+import { breakUnderWayMin, drivingMinSinceBreak } from './driving-time.js';
+import { predictEta, predictEtaBaseline, type EtaHistoryHooks, type EtaPrediction, type EtaPredictionDetail, type EtaStop } from './predict.js';
 
 /** What never changes about a shipment's ETA: its stops as planned and its route. */
 export interface EtaPlan {
@@ -25,6 +25,8 @@ export function predictBoth(input: {
   progress: EtaProgress;
   recentFixes: readonly Fix[];
   historicalSpeedKmh?: number;
+  /** The tenant's learned figures (buildEtaHistoryModel(...).hooks); absent: today's model. */
+  history?: EtaHistoryHooks;
 }): { model: EtaPredictionDetail; baseline: EtaPrediction } {
   const { plan, progress } = input;
   const reached = new Map(progress.stops.map((s) => [s.sequence, s]));
@@ -40,6 +42,7 @@ export function predictBoth(input: {
     recentFixes: input.recentFixes,
     drivingMinSinceBreak: drivingMinSinceBreak(input.recentFixes, progress.predictedAt),
     ...(input.historicalSpeedKmh !== undefined ? { historicalSpeedKmh: input.historicalSpeedKmh } : {}),
+    ...(input.history ? { history: input.history, breakUnderWayMin: breakUnderWayMin(input.recentFixes, progress.predictedAt, stops) } : {}),
   });
   const baseline = predictEtaBaseline({ at: progress.predictedAt, position: progress.position, stops });
   return { model, baseline };
