@@ -26,18 +26,25 @@ export const CALM_ZONE_MARGIN_M = 300;
 export const CALM_ZONE_MIN_RADIUS_M = 250;
 /** Larger discs add nothing a deferred delivery would not refresh, and keep the edge's flat-earth check accurate. */
 export const CALM_ZONE_MAX_RADIUS_M = 25_000;
+/**
+ * Open anomalies the next position may resolve (a fix after silence, moving again, back on the
+ * route): their fixes wake the workflow at once. LATE, OUT_OF_SEQUENCE and a temperature excursion
+ * (a 15-minute rule) do not hold up a calm truck's fixes.
+ */
+const RESOLVED_BY_A_POSITION: ReadonlySet<string> = new Set(['SIGNAL_LOST', 'UNPLANNED_STOP', 'OFF_ROUTE']);
 /** Route vertices the band may follow (a winding road gives a shorter band, never a wrong one). */
 const MAX_CORRIDOR_VERTICES = 32;
 
 /**
  * The calm zone of the shipment as decided so far, or none: before the trip, at or near a stop,
- * while leaving one, with any anomaly open or an off-route streak under way.
+ * while leaving one, with an anomaly open that a position resolves (lost signal, unplanned stop,
+ * off route) or an off-route streak under way.
  */
 export function calmZone(rules: RuleState, ctx: RuleContext): CalmZone | undefined {
   const { tracking, anomalies, lastPosition } = rules;
   if (!lastPosition || tracking.status !== 'IN_TRANSIT') return undefined;
   if (tracking.exitCandidates.length > 0 || tracking.unconfirmedVisit !== undefined) return undefined;
-  if (anomalies.offRoute.streak !== undefined || openAnomalyTypes(anomalies).length > 0) return undefined;
+  if (anomalies.offRoute.streak !== undefined || openAnomalyTypes(anomalies).some((type) => RESOLVED_BY_A_POSITION.has(type))) return undefined;
 
   let radiusM = CALM_ZONE_MAX_RADIUS_M;
   for (const stop of ctx.stops) radiusM = Math.min(radiusM, distanceM(lastPosition, stop.location) - exitRadiusM(stop, ctx.geofence) - CALM_ZONE_MARGIN_M);
