@@ -83,6 +83,9 @@ function startEntry(name: 'api' | 'worker'): ManagedProcess {
       LOG_LEVEL: 'error',
       // One key drives every lane: its rate limit is not what this suite measures.
       API_KEY_RATE_LIMIT_PER_SECOND: '0',
+      // Recovery is timed by a fix being live within the normal lag: every upload must wake its
+      // workflow at once (deferred delivery has its own end-to-end test).
+      INGEST_DEFER_MS: '0',
     },
   });
 }
