@@ -41,7 +41,7 @@ describe('ApiClient', () => {
   it('sends JSON with the bearer key', async () => {
     const { api, calls } = client([{ status: 202, body: { accepted: 1, duplicates: 0 } }]);
     const outcome = await api.postShipmentPositions('s-1', fixes);
-    expect(outcome).toEqual({ status: 202, accepted: 1, duplicates: 0, attempts: 1, ambiguousRetry: false });
+    expect(outcome).toEqual({ status: 202, accepted: 1, duplicates: 0, deferred: false, attempts: 1, ambiguousRetry: false });
     expect(calls[0]!.url).toBe('http://api.test/v1/shipments/s-1/positions');
     expect(calls[0]!.init.method).toBe('POST');
     expect((calls[0]!.init.headers as Record<string, string>).authorization).toBe('Bearer rt_key');
