@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     vehicles: { type: 'string' },
     /** Trucks start mid-trip (between 20 % and 80 % of their trace) instead of at their pickup. */
     'mid-trip': { type: 'boolean', default: false },
+    /** Seconds of load before lag samples start (the fleet's first reads and run starts). */
+    warmup: { type: 'string', default: '0' },
     /** INGEST_DEFER_MS of the API under test (the system's default when absent). */
     'defer-ms': { type: 'string' },
     /** Seconds of the raw signal ceiling on the same dev server after the runs (0: skip). */
@@ -203,6 +205,7 @@ async function main(): Promise<void> {
         batchSize: Number(args['batch-size']),
         ...(args.vehicles ? { vehicles: Number(args.vehicles) } : {}),
         midTrip: args['mid-trip'],
+        warmupSec: Number(args.warmup),
         concurrency: Number(args.concurrency),
         seed: `bench-${rate}`,
         lagSampleEveryMs: Number(args['lag-sample-ms']),

@@ -16,6 +16,8 @@ export interface LoadOptions {
   ratePerSec: number;
   durationSec: number;
   vehicles?: number;
+  /** Lag samples start only after this many seconds of load (a fleet warming up: first reads, run starts). */
+  warmupSec?: number;
   /** Each truck starts somewhere between 20 % and 80 % of its trip (a live fleet at mid-day), not at its pickup. */
   midTrip?: boolean;
   batchSize: number;
@@ -53,7 +55,7 @@ export interface LoadSummary {
     concurrency: number;
     seed: string;
     baseUrl: string;
-    lag: { sampleEveryMs: number; samplers: number; pollMs: number };
+    lag: { sampleEveryMs: number; samplers: number; pollMs: number; warmupSec: number };
   };
   /** Creating the run's shipments through POST /v1/shipment-batches. */
   creation: { shipments: number; seconds: number; perSec: number };
@@ -279,7 +281,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     while (target - dispatched >= Math.min(options.batchSize, options.ratePerSec / 20) && inFlight.size < options.concurrency) {
       const vehicle = nextIdle();
       if (!vehicle) break;
-      const sample = elapsedMs - lastSampleAt >= options.lagSampleEveryMs && activeSamplers < maxSamplers;
+      const sample = elapsedMs >= (options.warmupSec ?? 0) * 1000 && elapsedMs - lastSampleAt >= options.lagSampleEveryMs && activeSamplers < maxSamplers;
       if (sample) {
         // Counted from the upload on, so uploads in flight cannot start more samples than allowed.
         lastSampleAt = elapsedMs;
@@ -308,7 +310,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       concurrency: options.concurrency,
       seed: options.seed,
       baseUrl: options.baseUrl,
-      lag: { sampleEveryMs: options.lagSampleEveryMs, samplers: maxSamplers, pollMs: LAG_POLL_MS },
+      lag: { sampleEveryMs: options.lagSampleEveryMs, samplers: maxSamplers, pollMs: LAG_POLL_MS, warmupSec: options.warmupSec ?? 0 },
     },
     creation: { shipments: vehicleCount, seconds: Math.round(creationSec * 10) / 10, perSec: Math.round(vehicleCount / creationSec) },
     elapsedSec: Math.round(elapsedSec * 10) / 10,
