@@ -14,6 +14,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, NewPosition } from '../schema.js';
 import type { CalmZone } from '../../domain/shipment/calm-zone.js';
 import type { Fix } from '../../domain/types.js';
+import { retryOnPartitionAttach } from './position-partitions.js';
 import { toFix } from './positions.js';
 
 export interface StoredFixes {
@@ -58,7 +59,7 @@ export async function storeShipmentFixes(db: Kysely<Database>, owner: { tenantId
   // A heuristic read outside the row lock: a zone that changes meanwhile only moves a wake-up in time.
   const calm = options.mayDefer ? sql<boolean>`coalesce((select ${insideCalmZone(rows)} from shipment_ingest zone where zone.shipment_id = ${owner.shipmentId}), false)` : sql<boolean>`false`;
   const wake = sql<boolean>`(${idle} and not (select calm from calm))`;
-  const result = await db
+  const statement = db
     .with('calm', (qb) => qb.selectNoFrom(calm.as('calm')))
     .with('ingest', (qb) =>
       qb
@@ -83,8 +84,8 @@ export async function storeShipmentFixes(db: Kysely<Database>, owner: { tenantId
         .returning('id'),
     )
     .selectFrom('ingest')
-    .select(['stored_seq', 'wake_seq', 'deferred_since', sql<string>`(select count(*) from inserted)`.as('accepted')])
-    .executeTakeFirstOrThrow();
+    .select(['stored_seq', 'wake_seq', 'deferred_since', sql<string>`(select count(*) from inserted)`.as('accepted')]);
+  const result = await retryOnPartitionAttach(() => statement.executeTakeFirstOrThrow());
   const accepted = Number(result.accepted);
   if (result.wake_seq === result.stored_seq) return { accepted, wakeUpToSeq: Number(result.stored_seq), deferred: false };
   return { accepted, deferred: result.deferred_since !== null };

@@ -97,6 +97,23 @@ export async function defaultPartitionMonths(db: Kysely<Database>): Promise<{ mo
   return rows.map((r) => ({ month: r.month, rows: Number(r.rows) }));
 }
 
+/**
+ * Runs an insert into positions again when it lost a race with `attachMonthPartition`: a statement
+ * that routed a fix to the default partition just before that fix's month was attached waits for
+ * the attach and then fails the default's new constraint (23514) with nothing written; run again,
+ * it routes the fix to the new month. A few attempts, as each one can only lose to another attach.
+ */
+export async function retryOnPartitionAttach<T>(insert: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await insert();
+    } catch (error) {
+      const { code, table } = (error ?? {}) as { code?: unknown; table?: unknown };
+      if (attempt >= attempts || code !== '23514' || table !== DEFAULT_PARTITION) throw error;
+    }
+  }
+}
+
 async function withLockTimeout<T>(db: Kysely<Database>, lockTimeoutMs: number, run: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (trx) => {
     await sql.raw(`set local lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`).execute(trx);

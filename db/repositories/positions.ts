@@ -4,12 +4,13 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, NewPosition, PositionRow } from '../schema.js';
 import type { DeviceFix, DeviceTelemetry, Fix } from '../../domain/types.js';
 import { isBigintId, keysetCursor, microsText } from './pagination.js';
+import { retryOnPartitionAttach } from './position-partitions.js';
 import { iso } from '../../infra/encoding.js';
 
 /** Bulk insert of fixes that belong to no shipment; repeats of a stored fix are skipped by the unique indexes. Returns how many were new. */
 export async function insertPositions(db: Kysely<Database>, rows: NewPosition[]): Promise<number> {
   if (rows.length === 0) return 0;
-  const result = await db.insertInto('positions').values(rows).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  const result = await retryOnPartitionAttach(() => db.insertInto('positions').values(rows).onConflict((oc) => oc.doNothing()).executeTakeFirst());
   return Number(result.numInsertedOrUpdatedRows ?? 0n);
 }
 

@@ -249,7 +249,46 @@ describe('ingest on a partitioned positions table', () => {
     const retried = await ensurePositionPartitions(db, { lockTimeoutMs: 200 });
     expect(retried.created).toEqual([{ month, movedRows: 1 }]);
   });
+
+  it('a fix routed to the default while its month is being attached is stored in the new month', async () => {
+    const { db } = database;
+    const month = addMonths(current, -15);
+    const shipmentId = await newShipment(db, tenantId);
+    await store(db, tenantId, shipmentId, [inMonth(month, 1)]);
+    // A reader holds the default partition: the attach queues for it, and both inserts (routed
+    // to the default by the partitions as they are) queue behind the attach.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const reader = db.transaction().execute(async (trx) => {
+      await sql`select count(*) from positions_default`.execute(trx);
+      locked();
+      await held;
+    });
+    await isLocked;
+    const attached = ensurePositionPartitions(db, { lockTimeoutMs: 30_000 });
+    await waitForLockWaiters(db, 1);
+    const routed = store(db, tenantId, shipmentId, [inMonth(month, 2)]);
+    const unrouted = insertPositions(db, [fixToRow(fix(inMonth(month, 2)), { tenantId, shipmentId: null, deviceId: 'dev-attach-race' })]);
+    await waitForLockWaiters(db, 3);
+    release();
+    await reader;
+    expect((await attached).created).toEqual([{ month, movedRows: 1 }]);
+    expect((await routed).accepted).toBe(1);
+    expect(await unrouted).toBe(1);
+    expect(Object.values(await whereStored(db, shipmentId))).toEqual([partitionName(month), partitionName(month)]);
+  });
 });
+
+/** Waits until at least `count` backends of this database wait for a lock. */
+async function waitForLockWaiters(db: Kysely<Database>, count: number): Promise<void> {
+  for (;;) {
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
+    if (rows[0]!.n >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 describe('retention', () => {
   let database: TestDatabase;
