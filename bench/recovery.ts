@@ -5,7 +5,7 @@
 // workflow task time out (TemporalReportedProblems, and the worker's own TMPRL1104 warnings), and
 // the machine's load average (figures from a busy machine say little).
 //
-//   npx tsx bench/recovery.ts [--shipments 1000] [--fixes-per-upload 10] [--steady-seconds 20] [--out bench/results]
+//   npx tsx bench/recovery.ts [--shipments 1000] [--fixes-per-upload 10] [--steady-seconds 20] [--bound 100] [--out bench/results]
 //
 // Real parts: the Temporal dev server, Postgres, the worker as its own process (worker/main.ts with
 // the WORKER_* settings of the environment); fixes are stored through the API's ingest path
@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     'steady-seconds': { type: 'string', default: '20' },
     'recovery-timeout-seconds': { type: 'string', default: '300' },
     'fill-ratio': { type: 'string', default: '0.8' },
+    bound: { type: 'string', default: String(DEFAULT_WORKFLOW_SETTINGS.maxHistoryEventsPerRun) },
     out: { type: 'string' },
   },
 });
@@ -42,6 +43,8 @@ const FIXES_PER_UPLOAD = Number(args['fixes-per-upload']);
 const STEADY_MS = Number(args['steady-seconds']) * 1000;
 const RECOVERY_TIMEOUT_MS = Number(args['recovery-timeout-seconds']) * 1000;
 const FILL_RATIO = Number(args['fill-ratio']);
+const bound = Number(args.bound);
+const settings = { ...DEFAULT_WORKFLOW_SETTINGS, maxHistoryEventsPerRun: bound };
 const LAG_TARGET_S = 2;
 const FIX_INTERVAL_MS = 30_000;
 const log = (line: string) => process.stderr.write(`[recovery] ${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -76,28 +79,45 @@ async function pool<T>(items: readonly T[], width: number, task: (item: T) => Pr
   }));
 }
 
-/** Lag now: shipments with stored fixes not read yet, and the age of the oldest such fix. */
-async function lag(): Promise<{ behind: number; lagS: number }> {
-  const { rows } = await sql<{ behind: string; lag_s: string | null }>`
+interface LagSample {
+  /** Shipments with stored fixes not read yet. */
+  behind: number;
+  /** Age of the oldest fix not read yet, over every shipment. */
+  lagS: number;
+  /** The same per shipment (0 when caught up), 99th percentile over the shipments. */
+  p99LagS: number;
+}
+
+async function lag(): Promise<LagSample> {
+  const { rows } = await sql<{ behind: string; lag_s: string | null; p99_lag_s: string | null }>`
     select count(*) filter (where i.stored_seq > i.loaded_seq) as behind,
-           extract(epoch from max(now() - o.oldest)) as lag_s
+           extract(epoch from max(now() - o.oldest)) as lag_s,
+           percentile_cont(0.99) within group (order by coalesce(extract(epoch from now() - o.oldest), 0)) as p99_lag_s
     from shipment_ingest i
     left join lateral (select min(p.received_at) as oldest from positions p where p.shipment_id = i.shipment_id and p.seq > i.loaded_seq) o on true
     where i.tenant_id = ${tenantId}`.execute(database.db);
-  return { behind: Number(rows[0]!.behind), lagS: Number(rows[0]!.lag_s ?? 0) };
+  return { behind: Number(rows[0]!.behind), lagS: Number(rows[0]!.lag_s ?? 0), p99LagS: Number(rows[0]!.p99_lag_s ?? 0) };
 }
 
-async function untilCaughtUp(timeoutMs: number, onSample?: (sample: { behind: number; lagS: number; atMs: number }) => void): Promise<number | undefined> {
+interface CatchUpOptions {
+  onSample?: (sample: LagSample & { atMs: number }) => void;
+  /** How long the lag must stay under the target to count (default: three samples). */
+  holdMs?: number;
+  /** The lag counts only once this says so (after a kill: once the new worker runs). */
+  judging?: () => boolean;
+}
+
+/** Milliseconds from now until the lag went under the target and stayed there, or undefined at the timeout. */
+async function untilCaughtUp(timeoutMs: number, { onSample, holdMs = 1_500, judging = () => true }: CatchUpOptions = {}): Promise<number | undefined> {
   const started = performance.now();
   let underSince: number | undefined;
   while (performance.now() - started < timeoutMs) {
     const sample = await lag();
     const atMs = performance.now() - started;
     onSample?.({ ...sample, atMs });
-    if (sample.lagS < LAG_TARGET_S) {
+    if (sample.lagS < LAG_TARGET_S && judging()) {
       underSince ??= atMs;
-      // Held for three samples in a row, so one lucky sample does not count.
-      if (atMs - underSince >= 1_500) return underSince;
+      if (atMs - underSince >= holdMs) return underSince;
     } else underSince = undefined;
     await delay(500);
   }
@@ -130,51 +150,89 @@ log(`opening ${SHIPMENTS} shipments`);
 const trucks: Truck[] = [];
 await pool(Array.from({ length: SHIPMENTS }, (_, i) => i), 16, async (i) => {
   const plan = await insertShipment(database.db, tenantId);
-  await temporal.client.workflow.start(shipmentWorkflow, { taskQueue: SHIPMENT_TASK_QUEUE, workflowId: shipmentWorkflowId(plan.tenantId, plan.shipmentId), args: [{ plan, settings: DEFAULT_WORKFLOW_SETTINGS }] });
+  await temporal.client.workflow.start(shipmentWorkflow, { taskQueue: SHIPMENT_TASK_QUEUE, workflowId: shipmentWorkflowId(plan.tenantId, plan.shipmentId), args: [{ plan, settings }] });
   trucks.push({ plan, nextFixMs: Date.parse('2026-03-02T06:00:00Z') + i * 1_000 });
 });
 
-// Fill: one upload per shipment per round, as fast as the system takes them; what it decides per
-// second here is its capacity.
-const bound = DEFAULT_WORKFLOW_SETTINGS.maxHistoryEventsPerRun;
-let uploads = 0;
-const fillStarted = performance.now();
-for (let round = 1; ; round++) {
-  await pool(trucks, 16, async (truck) => {
-    await push(truck.plan, nextUpload(truck));
-    uploads += 1;
-  });
-  if (round % 5 === 0) {
-    await untilCaughtUp(600_000);
-    const lengths = await historyLengths(trucks);
-    const median = lengths[Math.floor(lengths.length / 2)]!;
-    log(`round ${round}: ${uploads} uploads, history length median ${median} of ${bound}`);
-    if (median >= FILL_RATIO * bound) break;
-  }
-}
-await untilCaughtUp(600_000);
-const fillSeconds = (performance.now() - fillStarted) / 1000;
-const capacity = uploads / fillSeconds;
-log(`capacity ≈ ${capacity.toFixed(0)} uploads/s (${(capacity * FIXES_PER_UPLOAD).toFixed(0)} fixes/s) over ${fillSeconds.toFixed(0)} s`);
-
-// Steady load at half of capacity, round-robin over the shipments, until the end.
-const steadyRate = capacity / 2;
-let steadyUploads = 0;
-let loading = true;
-const load = (async () => {
+/** Uploads at `rate` per second, round-robin over the shipments, until stopped. */
+function steadyLoad(rate: number): { stop(): Promise<number> } {
+  let sent = 0;
+  let loading = true;
   const started = performance.now();
-  let cursor = 0;
-  while (loading) {
-    const due = Math.floor(((performance.now() - started) / 1000) * steadyRate) - steadyUploads;
-    const batch = Array.from({ length: Math.max(0, due) }, () => trucks[cursor++ % trucks.length]!);
-    steadyUploads += batch.length;
-    await pool(batch, 16, (truck) => push(truck.plan, nextUpload(truck)).then(() => undefined));
-    await delay(50);
+  const running = (async () => {
+    while (loading) {
+      const due = Math.floor(((performance.now() - started) / 1000) * rate) - sent;
+      const batch = Array.from({ length: Math.max(0, due) }, () => trucks[loadCursor++ % trucks.length]!);
+      sent += batch.length;
+      await pool(batch, 16, (truck) => push(truck.plan, nextUpload(truck)).then(() => undefined));
+      await delay(50);
+    }
+  })();
+  return {
+    async stop() {
+      loading = false;
+      await running;
+      return sent;
+    },
+  };
+}
+let loadCursor = 0;
+
+/** One upload per shipment per round, as fast as the system takes them, until the median run is `ratio` of the bound. */
+async function fill(ratio: number, maxRounds = Number.POSITIVE_INFINITY): Promise<{ uploads: number; seconds: number }> {
+  let uploads = 0;
+  const started = performance.now();
+  for (let round = 1; round <= maxRounds; round++) {
+    await pool(trucks, 16, async (truck) => {
+      await push(truck.plan, nextUpload(truck));
+      uploads += 1;
+    });
+    if (round % 5 === 0 || round === maxRounds) {
+      await untilCaughtUp(600_000);
+      const lengths = await historyLengths(trucks);
+      const median = lengths[Math.floor(lengths.length / 2)]!;
+      log(`fill round ${round}: ${uploads} uploads, history length median ${median} of ${bound}`);
+      if (median >= ratio * bound) break;
+    }
   }
-})();
+  await untilCaughtUp(600_000);
+  return { uploads, seconds: (performance.now() - started) / 1000 };
+}
+
+// Capacity. Flat out, a shipment that is behind reads several uploads in one wake-up, so uploads/s
+// there overstate what the system decides when every upload is a wake-up of its own, as in a steady
+// load. So the flat-out rate of a few rounds only starts a probe: steady rates from half of it down,
+// 20 s each, until one holds every shipment's lag under 1 s; that rate is the capacity.
+const warmup = await fill(1, 5);
+const flatOut = warmup.uploads / warmup.seconds;
+log(`flat out ≈ ${flatOut.toFixed(0)} uploads/s; probing steady rates`);
+const probes: Array<{ uploadsPerSecond: number; worstLagS: number }> = [];
+let capacity = 0;
+for (let rate = flatOut / 2; capacity === 0 && rate >= flatOut / 20; rate *= 0.8) {
+  const probe = steadyLoad(rate);
+  await delay(8_000);
+  let worst = 0;
+  const until = performance.now() + 12_000;
+  while (performance.now() < until) {
+    worst = Math.max(worst, (await lag()).lagS);
+    await delay(500);
+  }
+  await probe.stop();
+  await untilCaughtUp(600_000);
+  probes.push({ uploadsPerSecond: Math.round(rate), worstLagS: Number(worst.toFixed(2)) });
+  log(`probe at ${rate.toFixed(0)} uploads/s: worst lag ${worst.toFixed(2)} s`);
+  if (worst < 1) capacity = rate;
+}
+if (capacity === 0) throw new Error(`no steady rate down to ${(flatOut / 20).toFixed(0)} uploads/s held the lag under 1 s`);
+log(`capacity ≈ ${capacity.toFixed(0)} uploads/s (${(capacity * FIXES_PER_UPLOAD).toFixed(0)} fixes/s); filling runs to ${FILL_RATIO * 100} % of the bound`);
+await fill(FILL_RATIO);
+
+// Steady load at half of capacity until the end.
+const steadyRate = capacity / 2;
+const load = steadyLoad(steadyRate);
 
 const before: number[] = [];
-await untilCaughtUp(STEADY_MS, (s) => before.push(s.lagS)).then(() => delay(STEADY_MS));
+await untilCaughtUp(STEADY_MS, { onSample: (s) => before.push(s.lagS) }).then(() => delay(STEADY_MS));
 const lengthsAtKill = await historyLengths(trucks);
 const baseline = await lag();
 log(`steady at ${steadyRate.toFixed(0)} uploads/s; lag ${baseline.lagS.toFixed(2)} s; killing the worker (history lengths ${lengthsAtKill[0]}–${lengthsAtKill.at(-1)})`);
@@ -186,12 +244,21 @@ await new Promise((resolve) => worker.once('exit', resolve));
 worker = startWorker();
 let worstLagS = 0;
 let worstBehind = 0;
-const recoveredAtMs = await untilCaughtUp(RECOVERY_TIMEOUT_MS, (s) => {
+let p99UnderAtMs: number | undefined;
+// One sample in ten (every ~5 s): how the catch-up went, not only when it ended.
+const timeline: Array<{ atS: number; behind: number; lagS: number; p99LagS: number }> = [];
+// Right after the kill every lag is young, so it counts only once the new worker runs, and must
+// then stay under the target for 10 s: by then any shipment the new worker had not reached would be over it.
+const recoveredAtMs = await untilCaughtUp(RECOVERY_TIMEOUT_MS, { holdMs: 10_000, judging: () => workerSaid.readyAtMs.length > 1, onSample: (s) => {
   worstLagS = Math.max(worstLagS, s.lagS);
   worstBehind = Math.max(worstBehind, s.behind);
-});
-loading = false;
-await load;
+  if (s.p99LagS < LAG_TARGET_S && workerSaid.readyAtMs.length > 1) p99UnderAtMs ??= s.atMs;
+  else p99UnderAtMs = undefined;
+  if (timeline.length === 0 || s.atMs / 1000 - timeline.at(-1)!.atS >= 5) {
+    timeline.push({ atS: Number((s.atMs / 1000).toFixed(1)), behind: s.behind, lagS: Number(s.lagS.toFixed(1)), p99LagS: Number(s.p99LagS.toFixed(1)) });
+  }
+} });
+await load.stop();
 
 let reportedProblems: number | string;
 try {
@@ -207,9 +274,13 @@ const result = {
   fixesPerUpload: FIXES_PER_UPLOAD,
   historyBoundEvents: bound,
   historyLengthsAtKill: { min: lengthsAtKill[0], median: lengthsAtKill[Math.floor(lengthsAtKill.length / 2)], max: lengthsAtKill.at(-1) },
+  flatOutUploadsPerSecond: Math.round(flatOut),
+  capacityProbes: probes,
   capacityUploadsPerSecond: Math.round(capacity),
   steadyUploadsPerSecond: Math.round(steadyRate),
+  lagBeforeKill: { lagS: Number(baseline.lagS.toFixed(2)), p99LagS: Number(baseline.p99LagS.toFixed(2)) },
   recoverySeconds: recoveredAtMs === undefined ? null : Number((recoveredAtMs / 1000).toFixed(1)),
+  p99RecoverySeconds: p99UnderAtMs === undefined ? null : Number((p99UnderAtMs / 1000).toFixed(1)),
   newWorkerReadySeconds: newWorkerReadyS === undefined ? null : Number(newWorkerReadyS.toFixed(1)),
   worstLagSeconds: Number(worstLagS.toFixed(1)),
   worstShipmentsBehind: worstBehind,
@@ -217,6 +288,7 @@ const result = {
   workerTaskTimeoutWarnings: workerSaid.taskTimeouts,
   workerTaskNotFound: workerSaid.taskNotFound,
   loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
+  timeline,
   worker: Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('WORKER_'))),
 };
 console.log(JSON.stringify(result, null, 2));
