@@ -217,9 +217,12 @@ describe('webhook endpoints', () => {
     const count = r.received.length;
     await expect.poll(() => r.received.length - count, { timeout: 60_000 }).toBe(expected.length);
     expect(r.received.slice(count).map((req) => req.body)).toEqual(expected);
-    const attempts = (await h.call('GET', `/v1/webhook-endpoints/${endpoint.id}/attempts?limit=2`, h.acme.keys.admin)).body;
+    // The last attempt is recorded after its answer arrived: wait for the row, then page.
+    const listAttempts = async (query: string) => (await h.call('GET', `/v1/webhook-endpoints/${endpoint.id}/attempts?${query}`, h.acme.keys.admin)).body;
+    await expect.poll(async () => (await listAttempts('limit=200')).items.length, { timeout: 10_000 }).toBe(2 * expected.length + 1);
+    const attempts = await listAttempts('limit=2');
     expect(attempts.items).toHaveLength(2);
-    const older = (await h.call('GET', `/v1/webhook-endpoints/${endpoint.id}/attempts?limit=200&before=${attempts.nextBefore}`, h.acme.keys.admin)).body;
+    const older = await listAttempts(`limit=200&before=${attempts.nextBefore}`);
     expect(older.items.length).toBe(2 * expected.length + 1 - 2);
     await h.call('DELETE', `/v1/webhook-endpoints/${endpoint.id}`, h.acme.keys.admin);
   });
