@@ -231,21 +231,11 @@ describe('ingest on a partitioned positions table', () => {
     const month = addMonths(current, -14);
     const shipmentId = await newShipment(db, tenantId);
     await store(db, tenantId, shipmentId, [inMonth(month, 1)]);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
-    const reader = db.transaction().execute(async (trx) => {
-      await sql`select count(*) from positions_default`.execute(trx);
-      locked();
-      await held;
-    });
-    await isLocked;
+    const reader = await holdDefaultPartition(db);
     const blocked = await ensurePositionPartitions(db, { lockTimeoutMs: 200 });
     expect(blocked.failed.map((f) => f.month)).toEqual([month]);
     expect(blocked.failed[0]!.error).toMatch(/lock timeout/);
-    release();
-    await reader;
+    await reader.release();
     const retried = await ensurePositionPartitions(db, { lockTimeoutMs: 200 });
     expect(retried.created).toEqual([{ month, movedRows: 1 }]);
   });
@@ -257,29 +247,39 @@ describe('ingest on a partitioned positions table', () => {
     await store(db, tenantId, shipmentId, [inMonth(month, 1)]);
     // A reader holds the default partition: the attach queues for it, and both inserts (routed
     // to the default by the partitions as they are) queue behind the attach.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
-    const reader = db.transaction().execute(async (trx) => {
-      await sql`select count(*) from positions_default`.execute(trx);
-      locked();
-      await held;
-    });
-    await isLocked;
+    const reader = await holdDefaultPartition(db);
     const attached = ensurePositionPartitions(db, { lockTimeoutMs: 30_000 });
     await waitForLockWaiters(db, 1);
     const routed = store(db, tenantId, shipmentId, [inMonth(month, 2)]);
     const unrouted = insertPositions(db, [fixToRow(fix(inMonth(month, 2)), { tenantId, shipmentId: null, deviceId: 'dev-attach-race' })]);
     await waitForLockWaiters(db, 3);
-    release();
-    await reader;
+    await reader.release();
     expect((await attached).created).toEqual([{ month, movedRows: 1 }]);
     expect((await routed).accepted).toBe(1);
     expect(await unrouted).toBe(1);
     expect(Object.values(await whereStored(db, shipmentId))).toEqual([partitionName(month), partitionName(month)]);
   });
 });
+
+/** A reader holding the default partition (ACCESS SHARE) until released. */
+async function holdDefaultPartition(db: Kysely<Database>): Promise<{ release(): Promise<void> }> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const reader = db.transaction().execute(async (trx) => {
+    await sql`select count(*) from positions_default`.execute(trx);
+    locked();
+    await held;
+  });
+  await isLocked;
+  return {
+    async release() {
+      release();
+      await reader;
+    },
+  };
+}
 
 /** Waits until at least `count` backends of this database wait for a lock. */
 async function waitForLockWaiters(db: Kysely<Database>, count: number): Promise<void> {
