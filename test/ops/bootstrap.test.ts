@@ -59,7 +59,7 @@ describe('npm start -- --demo, with the admin CLI beside it', () => {
       timeoutMs: 180_000,
       context: () => output().slice(-4000),
     });
-  });
+  }, 200_000);
 
   afterAll(async () => {
     if (system?.child.exitCode === null) await stopSystem(system);
