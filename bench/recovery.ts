@@ -5,7 +5,7 @@
 // workflow task time out (TemporalReportedProblems, and the worker's own TMPRL1104 warnings), and
 // the machine's load average (figures from a busy machine say little).
 //
-//   npx tsx bench/recovery.ts [--shipments 1000] [--fixes-per-upload 10] [--steady-seconds 20] [--bound 100] [--out bench/results]
+//   npx tsx bench/recovery.ts [--shipments 1000] [--fixes-per-upload 10] [--steady-seconds 20] [--bound 100] [--steady-rate N] [--out bench/results]
 //
 // Real parts: the Temporal dev server, Postgres, the worker as its own process (worker/main.ts with
 // the WORKER_* settings of the environment); fixes are stored through the API's ingest path
@@ -18,7 +18,10 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
+import { createFixIngest, temporalWakeup } from '../api/fix-ingest.js';
 import type { Fix, ShipmentPlan } from '../domain/types.js';
+import { createLogger } from '../infra/logger.js';
+import { startPeriodic } from '../infra/periodic.js';
 import { PROJECT_ROOT } from '../infra/tools.js';
 import { DEFAULT_WORKFLOW_SETTINGS, SHIPMENT_TASK_QUEUE, shipmentWorkflowId } from '../workflows/contract.js';
 import { shipmentWorkflow } from '../workflows/shipment.js';
@@ -34,6 +37,8 @@ const { values: args } = parseArgs({
     'steady-seconds': { type: 'string', default: '20' },
     'recovery-timeout-seconds': { type: 'string', default: '300' },
     'fill-ratio': { type: 'string', default: '0.8' },
+    // A fixed steady load (uploads/s) instead of half the probed capacity: compares worker settings at the same load.
+    'steady-rate': { type: 'string' },
     bound: { type: 'string', default: String(DEFAULT_WORKFLOW_SETTINGS.maxHistoryEventsPerRun) },
     out: { type: 'string' },
   },
@@ -51,7 +56,21 @@ const log = (line: string) => process.stderr.write(`[recovery] ${new Date().toIS
 
 const [temporal, database] = await Promise.all([startLocalTemporal(), createTestDatabase()]);
 const tenantId = await insertTenant(database.db);
-const push = fixPusher(database.db, temporal.client);
+// The API's ingest with its sweeper, as deployed: a wake-up that could not be sent (the dev server
+// busy replaying) is re-sent, and counted, instead of leaving its shipment behind for good.
+const ingestLogger = createLogger({ name: 'recovery-ingest', level: 'warn' });
+const ingest = createFixIngest({ db: database.db, wake: temporalWakeup(temporal.client), logger: ingestLogger });
+const wakeupsResent = { sweeps: 0, delivered: 0, failed: 0 };
+const sweeper = startPeriodic(
+  async () => {
+    const swept = await ingest.sweep();
+    if (swept.outstanding > 0) wakeupsResent.sweeps += 1;
+    wakeupsResent.delivered += swept.delivered;
+    wakeupsResent.failed += swept.failed;
+  },
+  { intervalMs: 1_000, logger: ingestLogger, name: 'wake-up sweep' },
+);
+const push = fixPusher(database.db, temporal.client, ingest);
 
 /** What the worker processes said that matters here: when each was ready, and task timeouts since the kill. */
 const workerSaid = { readyAtMs: [] as number[], taskTimeouts: 0, taskNotFound: 0 };
@@ -227,8 +246,8 @@ if (capacity === 0) throw new Error(`no steady rate down to ${(flatOut / 20).toF
 log(`capacity ≈ ${capacity.toFixed(0)} uploads/s (${(capacity * FIXES_PER_UPLOAD).toFixed(0)} fixes/s); filling runs to ${FILL_RATIO * 100} % of the bound`);
 await fill(FILL_RATIO);
 
-// Steady load at half of capacity until the end.
-const steadyRate = capacity / 2;
+// Steady load at half of capacity (or the rate asked for) until the end.
+const steadyRate = args['steady-rate'] === undefined ? capacity / 2 : Number(args['steady-rate']);
 const load = steadyLoad(steadyRate);
 
 const before: number[] = [];
@@ -287,6 +306,7 @@ const result = {
   temporalReportedProblems: reportedProblems,
   workerTaskTimeoutWarnings: workerSaid.taskTimeouts,
   workerTaskNotFound: workerSaid.taskNotFound,
+  wakeupsResent,
   loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
   timeline,
   worker: Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('WORKER_'))),
@@ -299,5 +319,6 @@ if (args.out) {
 }
 worker.kill('SIGTERM');
 await new Promise((resolve) => worker.once('exit', resolve));
+await sweeper.stop();
 await temporal.teardown();
 await database.drop();

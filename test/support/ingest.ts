@@ -2,7 +2,7 @@
 // signal when none is outstanding (api/fix-ingest.ts), so workflow tests run the real ingest path.
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
-import { createFixIngest, temporalWakeup, type IngestResult } from '../../api/fix-ingest.js';
+import { createFixIngest, temporalWakeup, type FixIngest, type IngestResult } from '../../api/fix-ingest.js';
 import { fixToRow } from '../../db/repositories/positions.js';
 import type { Database } from '../../db/schema.js';
 import type { Fix, ShipmentPlan } from '../../domain/types.js';
@@ -11,8 +11,12 @@ import { shipmentWorkflowId } from '../../workflows/contract.js';
 
 export type PushFixes = (plan: Pick<ShipmentPlan, 'tenantId' | 'shipmentId' | 'deviceId'>, fixes: readonly Fix[]) => Promise<IngestResult>;
 
-export function fixPusher(db: Kysely<Database>, client: Client): PushFixes {
-  const ingest = createFixIngest({ db, wake: temporalWakeup(client), logger: createLogger({ name: 'test-ingest', level: 'silent' }) });
+/** Stores through `ingest`, by default one of its own that logs nothing (no sweeper: a test sends each wake-up itself). */
+export function fixPusher(
+  db: Kysely<Database>,
+  client: Client,
+  ingest: FixIngest = createFixIngest({ db, wake: temporalWakeup(client), logger: createLogger({ name: 'test-ingest', level: 'silent' }) }),
+): PushFixes {
   return (plan, fixes) =>
     ingest.store(
       { tenantId: plan.tenantId, shipmentId: plan.shipmentId, workflowId: shipmentWorkflowId(plan.tenantId, plan.shipmentId) },
