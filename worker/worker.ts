@@ -7,10 +7,15 @@ type Configuration = Parameters<NonNullable<BundleOptions['webpackConfigHook']>>
 import type { ShipmentActivities } from '../activities/index.js';
 import { SHIPMENT_TASK_QUEUE } from '../workflows/contract.js';
 
-/** The bundle's entry: the TypeScript source under tsx and tests, the compiled file in a built image. */
+/** The bundle's entry: every workflow type the worker registers. */
 export function shipmentWorkflowsPath(): string {
-  const source = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-  return existsSync(source) ? source : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+  return workflowsModulePath('index');
+}
+
+/** A module of workflows/: the TypeScript source under tsx and tests, the compiled file in a built image. */
+function workflowsModulePath(name: string): string {
+  const source = fileURLToPath(new URL(`../workflows/${name}.ts`, import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL(`../workflows/${name}.js`, import.meta.url));
 }
 
 let bundling: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -30,7 +35,12 @@ function modernTarget(config: Configuration): Configuration {
 
 /** Bundles the workflow code once per process (webpack takes seconds); later workers reuse it. */
 export function bundleShipmentWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  bundling ??= bundleWorkflowCode({ workflowsPath: shipmentWorkflowsPath(), logger: new DefaultLogger('WARN'), webpackConfigHook: modernTarget }).catch((error: unknown) => {
+  bundling ??= bundleWorkflowCode({
+    workflowsPath: shipmentWorkflowsPath(),
+    preloadModules: [workflowsModulePath('sandbox-stack-depth')],
+    logger: new DefaultLogger('WARN'),
+    webpackConfigHook: modernTarget,
+  }).catch((error: unknown) => {
     bundling = undefined;
     throw error;
   });

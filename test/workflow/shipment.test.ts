@@ -303,6 +303,21 @@ describe('cancellation', () => {
   });
 });
 
+describe('the stack-trace query', () => {
+  it('names the line the shipment waits on, in a few frames per promise', async () => {
+    const plan = await insertShipment(database.db, tenantId);
+    const handle = await start(plan);
+    await pushInBatches(plan, chunk(threeStopTrip().slice(0, 10), 5));
+    await settledView(handle);
+    const trace: string = await handle.query('__stack_trace');
+    expect(trace).toMatch(/at trackShipment \(.*workflows\/shipment\.ts:\d+:\d+\)/);
+    // One block per waiting promise, each cut to the sandbox's stack depth (sandbox-stack-depth.ts):
+    // six frames, of which the SDK's promise hook takes two.
+    for (const block of trace.split(/\n\n+/)) expect(block.split('\n').filter((line) => line.trim().startsWith('at ')).length).toBeLessThanOrEqual(4);
+    await handle.terminate('test finished');
+  });
+});
+
 describe('bounded runs', () => {
   async function runs(handle: Handle): Promise<number> {
     let count = 0;
