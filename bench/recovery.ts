@@ -18,10 +18,9 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
-import { createFixIngest, temporalWakeup } from '../api/fix-ingest.js';
+import { createFixIngest, startWakeupSweeper, temporalWakeup, type FixIngest } from '../api/fix-ingest.js';
 import type { Fix, ShipmentPlan } from '../domain/types.js';
 import { createLogger } from '../infra/logger.js';
-import { startPeriodic } from '../infra/periodic.js';
 import { PROJECT_ROOT } from '../infra/tools.js';
 import { DEFAULT_WORKFLOW_SETTINGS, SHIPMENT_TASK_QUEUE, shipmentWorkflowId } from '../workflows/contract.js';
 import { shipmentWorkflow } from '../workflows/shipment.js';
@@ -56,20 +55,22 @@ const log = (line: string) => process.stderr.write(`[recovery] ${new Date().toIS
 
 const [temporal, database] = await Promise.all([startLocalTemporal(), createTestDatabase()]);
 const tenantId = await insertTenant(database.db);
-// The API's ingest with its sweeper, as deployed: a wake-up that could not be sent (the dev server
-// busy replaying) is re-sent, and counted, instead of leaving its shipment behind for good.
+// The API's ingest with its sweeper, as deployed: a wake-up whose signal failed (past its 2 s
+// deadline) is re-sent, and counted, instead of leaving its shipment behind for good.
 const ingestLogger = createLogger({ name: 'recovery-ingest', level: 'warn' });
-const ingest = createFixIngest({ db: database.db, wake: temporalWakeup(temporal.client), logger: ingestLogger });
+const apiIngest = createFixIngest({ db: database.db, wake: temporalWakeup(temporal.client), logger: ingestLogger });
 const wakeupsResent = { sweeps: 0, delivered: 0, failed: 0 };
-const sweeper = startPeriodic(
-  async () => {
-    const swept = await ingest.sweep();
+const ingest: FixIngest = {
+  ...apiIngest,
+  async sweep() {
+    const swept = await apiIngest.sweep();
     if (swept.outstanding > 0) wakeupsResent.sweeps += 1;
     wakeupsResent.delivered += swept.delivered;
     wakeupsResent.failed += swept.failed;
+    return swept;
   },
-  { intervalMs: 1_000, logger: ingestLogger, name: 'wake-up sweep' },
-);
+};
+const sweeper = startWakeupSweeper(ingest, { intervalMs: 1_000, logger: ingestLogger });
 const push = fixPusher(database.db, temporal.client, ingest);
 
 /** What the worker processes said that matters here: when each was ready, and task timeouts since the kill. */
