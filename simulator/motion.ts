@@ -188,11 +188,13 @@ function planPhases(route: Route, stops: readonly TripStop[], options: MotionOpt
         sinceBreakMs += duration;
         todayMs += duration;
       }
-      if (todayMs >= DRIVING_RULES.maxDailyDrivingMs - 1) {
+      // A limit counts as reached once less than half a metre of driving is left before it: a
+      // smaller remainder would give no phase, and the loop would never move on.
+      if ((DRIVING_RULES.maxDailyDrivingMs - todayMs) * speedMs <= 0.5) {
         stand('rest', DRIVING_RULES.dailyRestMs + rng.between(0, 30) * 60_000);
         sinceBreakMs = 0;
         todayMs = 0;
-      } else if (sinceBreakMs >= DRIVING_RULES.maxDrivingBeforeBreakMs - 1) {
+      } else if ((DRIVING_RULES.maxDrivingBeforeBreakMs - sinceBreakMs) * speedMs <= 0.5) {
         stand('break', DRIVING_RULES.breakMs + rng.between(0, 15) * 60_000);
         sinceBreakMs = 0;
       }

@@ -1,5 +1,6 @@
 // The same seed gives the same fleet, routes and fixes; another seed gives another fleet.
 import { describe, expect, it } from 'vitest';
+import { DRIVING_RULES } from '../../simulator/motion.js';
 import { Rng } from '../../simulator/random.js';
 import { RoadNetwork } from '../../simulator/road-network.js';
 import { PLACES } from '../../simulator/places.js';
@@ -44,6 +45,20 @@ describe('planSimulation', () => {
     const small = planSimulation({ seed: 'grow', vehicles: 3 });
     const large = planSimulation({ seed: 'grow', vehicles: 8 });
     expect(large.shipments.slice(0, 3)).toEqual(small.shipments);
+  });
+
+  it('plans a trip whose driving limit falls less than half a metre after the end of a stretch of road', () => {
+    // Truck 231 of this fleet comes within a few milliseconds of a driving limit: planning it used
+    // to loop for ever (no stretch of road short enough to drive, no break yet due).
+    const plan = planSimulation({ seed: 'bench-200', vehicles: 231, scenario: 'on-time', deviceType: 'eld', motion: { duplicateRate: 0, outOfOrderRate: 0, coverageGapsPerHour: 0 } });
+    const phases = plan.shipments[230]!.trace.phases;
+    let sinceBreakMs = 0;
+    for (const phase of phases) {
+      sinceBreakMs = phase.kind === 'drive' ? sinceBreakMs + phase.endMs - phase.startMs : phase.kind === 'dwell' ? sinceBreakMs : 0;
+      expect(sinceBreakMs).toBeLessThanOrEqual(DRIVING_RULES.maxDrivingBeforeBreakMs + 1);
+    }
+    expect(phases.some((phase) => phase.kind === 'break')).toBe(true);
+    expect(phases.at(-1)!.kind).toBe('drive');
   });
 
   it('plans every named scenario, with the trouble it is about', () => {
