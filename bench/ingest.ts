@@ -77,31 +77,27 @@ function processes(): ProcInfo[] {
   return list;
 }
 
-/** Classifies the orchestrator's process tree (and, for an external server, our database's backends). */
-function cpuByRole(rootPid: number, database: string | undefined): Record<string, number> {
+/** The role of each process in the orchestrator's tree (and, for an external server, our database's backends). */
+function processesByRole(rootPid: number, database: string | undefined): Map<number, { role: string; cpuSec: number }> {
   const all = processes();
   const children = new Map<number, ProcInfo[]>();
   for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
-  const tree: ProcInfo[] = [];
+  const found = new Map<number, { role: string; cpuSec: number }>();
   const walk = (pid: number) => {
     for (const child of children.get(pid) ?? []) {
-      tree.push(child);
+      const role = child.cmd.includes('server start-dev') ? 'temporal'
+        : child.cmd.includes('worker/main.ts') ? 'worker'
+        : child.cmd.includes('api/main.ts') ? 'api'
+        : child.cmd.includes('embedded-postgres') ? 'postgres'
+        : 'orchestrator';
+      found.set(child.pid, { role, cpuSec: child.cpuSec });
       walk(child.pid);
     }
   };
   walk(rootPid);
-  const roles: Record<string, number> = { temporal: 0, worker: 0, api: 0, postgres: 0, orchestrator: 0 };
-  for (const p of tree) {
-    const role = p.cmd.includes('server start-dev') ? 'temporal'
-      : p.cmd.includes('worker/main.ts') ? 'worker'
-      : p.cmd.includes('api/main.ts') ? 'api'
-      : p.cmd.includes('embedded-postgres') ? 'postgres'
-      : 'orchestrator';
-    roles[role]! += p.cpuSec;
-  }
   // Backends of the shared server carry the database name in their process title.
-  if (database) for (const p of all) if (p.cmd.startsWith('postgres:') && p.cmd.includes(` ${database} `)) roles.postgres! += p.cpuSec;
-  return roles;
+  if (database) for (const p of all) if (p.cmd.startsWith('postgres:') && p.cmd.includes(` ${database} `)) found.set(p.pid, { role: 'postgres', cpuSec: p.cpuSec });
+  return found;
 }
 
 /** Busy CPU seconds of the whole machine (every core), from /proc/stat. */
@@ -111,8 +107,30 @@ function machineBusySec(): number {
   return (fields.reduce((a, b) => a + b, 0) - idle) / CLOCK_TICKS;
 }
 
-function diff(after: Record<string, number>, before: Record<string, number>, seconds: number): Record<string, number> {
-  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round(((v - (before[k] ?? 0)) / seconds) * 100)]));
+/**
+ * CPU per role from now on, as % of one core. Sampled every second so that a process which exits
+ * meanwhile keeps what it used (a connection pool closes idle Postgres backends and opens new ones).
+ */
+function startCpuMeter(rootPid: number, database: string | undefined): { stop(): Record<string, number> } {
+  const started = performance.now();
+  const machineAtStart = machineBusySec();
+  const atStart = processesByRole(rootPid, database);
+  const latest = new Map(atStart);
+  const sample = () => {
+    for (const [pid, p] of processesByRole(rootPid, database)) latest.set(pid, p);
+  };
+  const timer = setInterval(sample, 1_000);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      const seconds = (performance.now() - started) / 1000;
+      const used: Record<string, number> = { temporal: 0, worker: 0, api: 0, postgres: 0, orchestrator: 0 };
+      for (const [pid, p] of latest) used[p.role] = (used[p.role] ?? 0) + p.cpuSec - (atStart.get(pid)?.cpuSec ?? 0);
+      used.machine = machineBusySec() - machineAtStart;
+      return Object.fromEntries(Object.entries(used).map(([role, cpuSec]) => [role, Math.round((cpuSec / seconds) * 100)]));
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,7 +201,7 @@ async function main(): Promise<void> {
   for (const stream of [system.stdout, system.stderr]) stream?.on('data', (chunk: Buffer) => systemLog.push(chunk.toString()));
   const exited = new Promise<number | null>((done) => system.once('exit', done));
   const apiUrl = `http://127.0.0.1:${ports.api}`;
-  const runs: { summary: LoadSummary; cpuPercent: Record<string, number>; loadAverage: number[] }[] = [];
+  const runs: { summary: LoadSummary; cpuPercent: Record<string, number>; creationCpuPercent: Record<string, number>; loadAverage: number[] }[] = [];
   let rawCeiling: (RawCeiling & { cpuPercent: Record<string, number> }) | undefined;
   try {
     await waitForApi(apiUrl, system);
@@ -194,9 +212,12 @@ async function main(): Promise<void> {
     for (const rate of rates) {
       // Let the previous run's tail (signals, projection writes) finish before measuring.
       await new Promise((r) => setTimeout(r, 5_000));
-      let cpuBefore: Record<string, number> = {};
+      let loadMeter: ReturnType<typeof startCpuMeter> | undefined;
       let loadCpuBefore = process.cpuUsage();
       let measureStart = 0;
+      // Creation (the bulk endpoint) is measured apart: from its start to the first progress line.
+      let creationMeter: ReturnType<typeof startCpuMeter> | undefined;
+      let creationCpuPercent: Record<string, number> = {};
       const summary = await runLoad({
         baseUrl: apiUrl,
         apiKey,
@@ -212,33 +233,36 @@ async function main(): Promise<void> {
         lagSamplers: Number(args['lag-samplers']),
         runTag: `${tag}-${rate}`,
         log,
+        onCreating: () => {
+          creationMeter = startCpuMeter(system.pid!, database);
+        },
         progress: (line, final) => {
           // The first progress line comes after shipment creation: start counting CPU there.
           if (measureStart === 0) {
             measureStart = performance.now();
-            cpuBefore = { ...cpuByRole(system.pid!, database), machine: machineBusySec() };
+            creationCpuPercent = creationMeter?.stop() ?? {};
+            loadMeter = startCpuMeter(system.pid!, database);
             loadCpuBefore = process.cpuUsage();
           }
           if (final) log(line);
         },
       });
       const seconds = (performance.now() - measureStart) / 1000;
-      const cpuPercent = diff({ ...cpuByRole(system.pid!, database), machine: machineBusySec() }, cpuBefore, seconds);
+      const cpuPercent = loadMeter?.stop() ?? {};
       const loadCpu = process.cpuUsage(loadCpuBefore);
       cpuPercent.loadGenerator = Math.round(((loadCpu.user + loadCpu.system) / 1e6 / seconds) * 100);
       // Whatever else ran on the machine meanwhile (other developers' tests, the type checker...).
       const { machine = 0, ...ours } = cpuPercent;
       cpuPercent.otherProcesses = Math.max(0, machine - Object.values(ours).reduce((a, b) => a + b, 0));
-      runs.push({ summary, cpuPercent, loadAverage: loadavg().map((v) => Math.round(v * 100) / 100) });
+      runs.push({ summary, cpuPercent, creationCpuPercent, loadAverage: loadavg().map((v) => Math.round(v * 100) / 100) });
       log(formatSummary(summary));
-      log(`CPU % of one core: ${JSON.stringify(cpuPercent)}`);
+      log(`CPU % of one core: ${JSON.stringify(cpuPercent)}; while creating: ${JSON.stringify(creationCpuPercent)}`);
     }
     if (Number(args['raw-ceiling']) > 0) {
       await new Promise((r) => setTimeout(r, 5_000));
-      const before = { ...cpuByRole(system.pid!, database), machine: machineBusySec() };
-      const started = performance.now();
+      const meter = startCpuMeter(system.pid!, database);
       const ceiling = await measureRawCeiling({ address: `127.0.0.1:${ports.temporal}`, durationSec: Number(args['raw-ceiling']) });
-      rawCeiling = { ...ceiling, cpuPercent: diff({ ...cpuByRole(system.pid!, database), machine: machineBusySec() }, before, (performance.now() - started) / 1000) };
+      rawCeiling = { ...ceiling, cpuPercent: meter.stop() };
       log(`raw signal ceiling of the same dev server: ${ceiling.signalsSentPerSec} signals/s sent, ${ceiling.signalsDrainedPerSec}/s drained (CPU ${JSON.stringify(rawCeiling.cpuPercent)})`);
     }
   } catch (error) {
@@ -264,7 +288,7 @@ async function main(): Promise<void> {
     command: `npx tsx bench/ingest.ts ${process.argv.slice(2).join(' ')}`.trim(),
     postgres: embedded ? 'embedded PGlite (scripts/embedded-postgres.ts)' : 'Postgres 127.0.0.1:5432 (fresh database)',
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-    notes: 'cpuPercent: % of one core per process group during the load phase (2 cores = 200%; machine = all busy CPU, otherProcesses = machine minus ours). Loopback only; Temporal dev server with WAL + synchronous=off.',
+    notes: 'cpuPercent: % of one core per process group during the load phase, creationCpuPercent the same while the shipments were created (2 cores = 200%; machine = all busy CPU, otherProcesses = machine minus ours). Loopback only; Temporal dev server with WAL + synchronous=off.',
     runs,
     ...(rawCeiling ? { rawCeiling } : {}),
   };

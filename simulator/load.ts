@@ -32,6 +32,8 @@ export interface LoadOptions {
   outDir?: string;
   runTag: string;
   log: (line: string) => void;
+  /** Called once the trucks are planned, right before their shipments are created. */
+  onCreating?: () => void;
   /** Progress output (a terminal line rewritten in place when it is one). */
   progress: (line: string, final: boolean) => void;
   fetch?: typeof fetch;
@@ -153,6 +155,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const vehicles: LoadVehicle[] = [];
   options.log(`creating ${vehicleCount} shipments…`);
   // Through the bulk endpoint (as a TMS syncs its plan), a few batches in flight: the creation rate is reported.
+  options.onCreating?.();
   const creationStart = performance.now();
   const batches: ShipmentSpec[][] = [];
   for (let i = 0; i < plan.shipments.length; i += CREATE_BATCH) batches.push(plan.shipments.slice(i, i + CREATE_BATCH));
