@@ -1,8 +1,11 @@
-// Which fixes may wait. The workflow states a zone around the truck's last position inside which
-// no fix can be the one that decides an arrival, a departure or an off-route episode: a disc
-// that keeps a margin from every stop's exit radius (a fix inside is, by the triangle inequality,
-// as far from them as the disc allows), cut down to a band along the stretch of planned route it
-// holds, narrower than the off-route corridor by the same margin. The ingest edge stores
+// Which fixes may wait. The workflow states a zone inside which no fix can be the one that decides
+// an arrival, a departure or an off-route episode. On the road: a disc around the truck's last
+// position that keeps a margin from every stop's exit radius (a fix inside is, by the triangle
+// inequality, as far from them as the disc allows), cut down to a band along the stretch of
+// planned route it holds, narrower than the off-route corridor by the same margin. At a stop whose
+// arrival is confirmed: a disc around the stop, the margin inside its exit radius and clear of
+// every other pending stop (a fix inside neither leaves it nor enters another). Once delivered
+// nothing is decided by a position any more: a disc around the last one. The ingest edge stores
 // such fixes without waking the workflow and delivers them in short-deferred batches; any other
 // fix wakes it at once. Deciding stays the workflow's: it reads every stored fix in order when it
 // wakes, so deferral changes when a decision is taken, never what it is.
@@ -36,15 +39,17 @@ const RESOLVED_BY_A_POSITION: ReadonlySet<string> = new Set(['SIGNAL_LOST', 'UNP
 const MAX_CORRIDOR_VERTICES = 32;
 
 /**
- * The calm zone of the shipment as decided so far, or none: before the trip, at or near a stop,
- * while leaving one, with an anomaly open that a position resolves (lost signal, unplanned stop,
- * off route) or an off-route streak under way.
+ * The calm zone of the shipment as decided so far, or none: before the first fix, near a stop it
+ * is not at, while a visit is unconfirmed or the truck may be leaving, with an anomaly open that
+ * a position resolves (lost signal, unplanned stop, off route) or an off-route streak under way.
  */
 export function calmZone(rules: RuleState, ctx: RuleContext): CalmZone | undefined {
   const { tracking, anomalies, lastPosition } = rules;
-  if (!lastPosition || tracking.status !== 'IN_TRANSIT') return undefined;
+  if (!lastPosition || tracking.status === 'PLANNED' || tracking.status === 'CANCELLED') return undefined;
+  if (tracking.status === 'DELIVERED') return { lat: lastPosition.lat, lon: lastPosition.lon, radiusM: CALM_ZONE_MAX_RADIUS_M };
   if (tracking.exitCandidates.length > 0 || tracking.unconfirmedVisit !== undefined) return undefined;
   if (anomalies.offRoute.streak !== undefined || openAnomalyTypes(anomalies).some((type) => RESOLVED_BY_A_POSITION.has(type))) return undefined;
+  if (tracking.status === 'AT_STOP') return dwellZone(tracking.currentStopSequence, ctx);
 
   let radiusM = CALM_ZONE_MAX_RADIUS_M;
   for (const stop of ctx.stops) radiusM = Math.min(radiusM, distanceM(lastPosition, stop.location) - exitRadiusM(stop, ctx.geofence) - CALM_ZONE_MARGIN_M);
@@ -58,6 +63,17 @@ export function calmZone(rules: RuleState, ctx: RuleContext): CalmZone | undefin
   const near = distanceToRouteNearM(index, lastPosition, anomalies.offRoute.routeMatch, config.offRouteCorridorM);
   if (widthM <= 0 || near.offsetM > widthM) return undefined;
   return { ...zone, corridor: { path: stretchWithin(index, near.segmentIndex, radiusM), widthM } };
+}
+
+/** Around the stop the truck is confirmed at: inside its exit radius and clear of the other stops' geofences, by the margin. */
+function dwellZone(sequence: number | undefined, ctx: RuleContext): CalmZone | undefined {
+  const stop = ctx.stops.find((candidate) => candidate.sequence === sequence);
+  if (!stop) return undefined;
+  let radiusM = exitRadiusM(stop, ctx.geofence) - CALM_ZONE_MARGIN_M;
+  for (const other of ctx.stops) {
+    if (other.sequence !== stop.sequence) radiusM = Math.min(radiusM, distanceM(stop.location, other.location) - exitRadiusM(other, ctx.geofence) - CALM_ZONE_MARGIN_M);
+  }
+  return radiusM < CALM_ZONE_MIN_RADIUS_M ? undefined : { lat: stop.location.lat, lon: stop.location.lon, radiusM: Math.floor(radiusM) };
 }
 
 /** The route's vertices around segment `segment` as far as `radiusM` either way along it (at most MAX_CORRIDOR_VERTICES). */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createAnomalyContext } from '../../domain/anomalies/index.js';
 import { distanceToRouteM } from '../../domain/eta/route-geometry.js';
 import { distanceM } from '../../domain/geo.js';
-import { DEFAULT_GEOFENCE_CONFIG } from '../../domain/milestones.js';
+import { DEFAULT_GEOFENCE_CONFIG, exitRadiusM } from '../../domain/milestones.js';
 import { calmZone, type CalmZone } from '../../domain/shipment/calm-zone.js';
 import { buildDecisionContext, decideFixes, initialDecisionState } from '../../domain/shipment/decide.js';
 import type { Fix, LatLon, StopPlan } from '../../domain/types.js';
@@ -21,7 +21,7 @@ const stops: StopPlan[] = [
 const route = { type: 'LineString' as const, coordinates: [road(0), road(80)].map((p): [number, number] => [p.lon, p.lat]) };
 const ctx = buildDecisionContext(stops, { geofence: DEFAULT_GEOFENCE_CONFIG, anomalies: createAnomalyContext({ stops, route, thresholds: {} }) }, { intervalMin: 5, changeMin: 10 });
 
-/** A fix a minute at 60 km/h, a dwell at each stop, a drive-by 700 m off the hub's road and a 3 km detour. */
+/** A fix a minute at 60 km/h, a dwell at each stop, a drive-by 700 m off the hub's road, a 3 km detour and the way back from the customer. */
 function trip(): Fix[] {
   const fixes: Fix[] = [];
   const push = (minute: number, position: LatLon, speedKmh: number) => fixes.push({ recordedAt: at(minute), ...position, speedKmh });
@@ -31,6 +31,7 @@ function trip(): Fix[] {
   for (let i = 0; i < 30; i++, minute++) push(minute, road(40, (i % 3) * 20), 0);
   for (let km = 41; km <= 80; km++, minute++) push(minute, road(km), 60);
   for (let i = 0; i < 20; i++, minute++) push(minute, road(80, (i % 3) * 20), 0);
+  for (let km = 79; km >= 70; km--, minute++) push(minute, road(km), 60);
   return fixes;
 }
 
@@ -61,18 +62,51 @@ describe('calmZone', () => {
     // The check above must have had something to check: the open road is calm most of the way.
     expect(zones).toBeGreaterThan(20);
     expect(calmFixes).toBeGreaterThan(20);
-    expect(state.rules.milestones.map((m) => `${m.type}@${m.stopSequence}`)).toEqual(['ARRIVED@1', 'DEPARTED@1', 'ARRIVED@2', 'DEPARTED@2', 'ARRIVED@3']);
+    expect(state.rules.milestones.map((m) => `${m.type}@${m.stopSequence}`)).toEqual(['ARRIVED@1', 'DEPARTED@1', 'ARRIVED@2', 'DEPARTED@2', 'ARRIVED@3', 'DEPARTED@3']);
+    expect(state.rules.tracking.status).toBe('DELIVERED');
   });
 
-  it('states no zone before any fix, at a stop, or off the route', () => {
+  it('states no zone before any fix, while a visit is unconfirmed, while leaving a stop, or off the route', () => {
     let state = initialDecisionState(stops);
     expect(calmZone(state.rules, ctx)).toBeUndefined();
-    for (const fix of fixes.slice(0, 10)) state = decideFixes(state, [fix], ctx).state;
-    expect(state.rules.tracking.status).toBe('AT_STOP');
+    state = decideFixes(state, [fixes[0]!], ctx).state;
+    expect(state.rules.tracking.unconfirmedVisit).toBeDefined();
+    expect(calmZone(state.rules, ctx)).toBeUndefined();
+    // The first fix beyond the pickup's exit radius: the next ones may confirm the departure.
+    for (const fix of fixes.slice(1, 31)) state = decideFixes(state, [fix], ctx).state;
+    expect(state.rules.tracking.exitCandidates).toHaveLength(1);
     expect(calmZone(state.rules, ctx)).toBeUndefined();
     // 3 km off the road (km 20–24): no zone while the off-route streak runs or the episode is open.
     for (const fix of fixes.slice(10, 30 + 22)) state = decideFixes(state, [fix], ctx).state;
     expect(calmZone(state.rules, ctx)).toBeUndefined();
+  });
+
+  it('holds the truck at a confirmed stop inside its exit radius, clear of the other stops', () => {
+    let state = initialDecisionState(stops);
+    for (const fix of fixes.slice(0, 10)) state = decideFixes(state, [fix], ctx).state;
+    expect(state.rules.tracking.status).toBe('AT_STOP');
+    const zone = calmZone(state.rules, ctx)!;
+    expect(zone).toEqual({ lat: stops[0]!.location.lat, lon: stops[0]!.location.lon, radiusM: exitRadiusM(stops[0]!, DEFAULT_GEOFENCE_CONFIG) - 300 });
+    expect(zone.corridor).toBeUndefined();
+    expect(inside(zone, road(0, 200))).toBe(true);
+    // Half-way to the exit radius already wakes the workflow: the departure needs every fix beyond it.
+    expect(inside(zone, road(0, 400))).toBe(false);
+    // Two docks 900 m apart: a disc reaching towards the other dock's exit radius would let an arrival there wait.
+    const docks: StopPlan[] = [stops[0]!, { ...stops[1]!, location: road(0.9) }];
+    const docksCtx = buildDecisionContext(docks, { geofence: DEFAULT_GEOFENCE_CONFIG, anomalies: createAnomalyContext({ stops: docks, route, thresholds: {} }) }, { intervalMin: 5, changeMin: 10 });
+    expect(calmZone(state.rules, docksCtx)).toBeUndefined();
+  });
+
+  it('lets every position wait once the shipment is delivered', () => {
+    let state = initialDecisionState(stops);
+    for (const fix of fixes) state = decideFixes(state, [fix], ctx).state;
+    expect(state.rules.tracking.status).toBe('DELIVERED');
+    const zone = calmZone(state.rules, ctx)!;
+    expect(zone).toMatchObject({ lat: state.rules.lastPosition!.lat, lon: state.rules.lastPosition!.lon, radiusM: 25_000 });
+    expect(inside(zone, road(60))).toBe(true);
+    const after = decideFixes(state, [{ recordedAt: at(fixes.length + 10), ...road(60), speedKmh: 60 }], ctx);
+    expect(after.events).toEqual([]);
+    expect(after.state.rules.milestones).toEqual(state.rules.milestones);
   });
 
   it('keeps the zone clear of every exit radius and inside the corridor', () => {
