@@ -10,10 +10,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAnomalyContext, openAnomalyTypes } from '../domain/anomalies/index.js';
-import { distanceToRouteM } from '../domain/eta/route-geometry.js';
-import { distanceM } from '../domain/geo.js';
 import { resolveGeofenceConfig } from '../domain/milestones.js';
-import { calmZone, type CalmZone } from '../domain/shipment/calm-zone.js';
+import { calmZone, insideCalmZone, RESOLVED_BY_A_POSITION, type CalmZone } from '../domain/shipment/calm-zone.js';
 import { buildDecisionContext, decideFixes, initialDecisionState, type DecisionContext, type DecisionState } from '../domain/shipment/decide.js';
 import type { Fix } from '../domain/types.js';
 import { DEVICE_PROFILES, toFix, type DeviceType } from '../simulator/motion.js';
@@ -34,10 +32,6 @@ if (!(args.device in DEVICE_PROFILES)) throw new Error(`--device: one of ${Objec
 
 const TRIP_START_MS = Date.parse('2026-11-02T06:00:00.000Z');
 
-/** What the edge checks (in SQL, on a flat local map; here on turf's sphere). */
-const inside = (zone: CalmZone, fix: Fix) =>
-  distanceM(fix, zone) <= zone.radiusM && (!zone.corridor || distanceToRouteM({ type: 'LineString', coordinates: zone.corridor.path }, fix) <= zone.corridor.widthM);
-
 /** Why an upload found no zone to wait in. */
 function reasonWithoutZone(state: DecisionState): string {
   const { tracking, anomalies, lastPosition } = state.rules;
@@ -46,7 +40,7 @@ function reasonWithoutZone(state: DecisionState): string {
   if (tracking.unconfirmedVisit) return 'visit unconfirmed';
   if (tracking.exitCandidates.length > 0) return 'may be leaving a stop';
   if (anomalies.offRoute.streak !== undefined) return 'off-route streak';
-  const open = openAnomalyTypes(anomalies).filter((type) => ['SIGNAL_LOST', 'UNPLANNED_STOP', 'OFF_ROUTE'].includes(type));
+  const open = openAnomalyTypes(anomalies).filter((type) => RESOLVED_BY_A_POSITION.has(type));
   if (open.length > 0) return `open ${open.join('+')}`;
   return tracking.status === 'AT_STOP' ? 'at a stop with no room for a zone' : 'near a stop or off the band';
 }
@@ -78,7 +72,7 @@ function replayTrip(spec: ShipmentSpec, deferMs: number): TripCount {
     }
     const fixes = delivery.fixes.map((fix) => toFix(fix, TRIP_START_MS));
     count.uploads += 1;
-    if (deferMs > 0 && zone && fixes.every((fix) => inside(zone!, fix))) {
+    if (deferMs > 0 && zone && fixes.every((fix) => insideCalmZone(zone!, fix))) {
       count.deferredUploads += 1;
       waiting.push(...fixes);
       waitingSince ??= delivery.sendAtMs;

@@ -10,9 +10,10 @@
 // fix wakes it at once. Deciding stays the workflow's: it reads every stored fix in order when it
 // wakes, so deferral changes when a decision is taken, never what it is.
 import { openAnomalyTypes } from '../anomalies/index.js';
-import { distanceToRouteNearM, hasUsableRoute, indexRoute, type RouteIndex } from '../eta/route-geometry.js';
+import { distanceToRouteM, distanceToRouteNearM, hasUsableRoute, indexRoute, type RouteIndex } from '../eta/route-geometry.js';
 import { distanceM } from '../geo.js';
 import { exitRadiusM } from '../milestones.js';
+import type { LatLon } from '../types.js';
 import type { RuleContext, RuleState } from './rules.js';
 
 export interface CalmZone {
@@ -34,7 +35,7 @@ export const CALM_ZONE_MAX_RADIUS_M = 25_000;
  * route): their fixes wake the workflow at once. LATE, OUT_OF_SEQUENCE and a temperature excursion
  * (a 15-minute rule) do not hold up a calm truck's fixes.
  */
-const RESOLVED_BY_A_POSITION: ReadonlySet<string> = new Set(['SIGNAL_LOST', 'UNPLANNED_STOP', 'OFF_ROUTE']);
+export const RESOLVED_BY_A_POSITION: ReadonlySet<string> = new Set(['SIGNAL_LOST', 'UNPLANNED_STOP', 'OFF_ROUTE']);
 /** Route vertices the band may follow (a winding road gives a shorter band, never a wrong one). */
 const MAX_CORRIDOR_VERTICES = 32;
 
@@ -65,7 +66,12 @@ export function calmZone(rules: RuleState, ctx: RuleContext): CalmZone | undefin
   return { ...zone, corridor: { path: stretchWithin(index, near.segmentIndex, radiusM), widthM } };
 }
 
-/** Around the stop the truck is confirmed at: inside its exit radius and clear of the other stops' geofences, by the margin. */
+/** Whether a fix lies inside the zone, on turf's sphere (the ingest edge checks the same in SQL, on a flat local map). */
+export function insideCalmZone(zone: CalmZone, fix: LatLon): boolean {
+  return distanceM(fix, zone) <= zone.radiusM && (!zone.corridor || distanceToRouteM({ type: 'LineString', coordinates: zone.corridor.path }, fix) <= zone.corridor.widthM);
+}
+
+/** Around the stop the truck is confirmed at: inside its exit radius and clear of the other stops' exit radii, by the margin. */
 function dwellZone(sequence: number | undefined, ctx: RuleContext): CalmZone | undefined {
   const stop = ctx.stops.find((candidate) => candidate.sequence === sequence);
   if (!stop) return undefined;
