@@ -120,7 +120,7 @@ export const PositionsAcceptedSchema = z
     accepted: z.number().int().openapi({ description: 'Fixes stored by this request' }),
     duplicates: z.number().int().openapi({ description: 'Fixes already stored (repeats are ignored)' }),
     shipmentClosed: z.boolean().optional().openapi({ description: 'The shipment workflow has completed: fixes are stored but no longer processed' }),
-    deferred: z.boolean().optional().openapi({ description: 'Stored inside the shipment\'s calm zone (far from every stop and on its route, at a stop it is confirmed at, or after delivery): the workflow reads them within the deferral window (INGEST_DEFER_MS) instead of at once' }),
+    deferred: z.boolean().optional().openapi({ description: 'Stored inside the shipment\'s calm zone (far from every stop and on its route, at a stop it is confirmed at, parked where an unplanned stop is open, or after delivery): the workflow reads them within the deferral window (INGEST_DEFER_MS) instead of at once' }),
   })
   .openapi('PositionsAccepted');
 

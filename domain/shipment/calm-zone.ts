@@ -4,8 +4,10 @@
 // inequality, as far from them as the disc allows), cut down to a band along the stretch of
 // planned route it holds, narrower than the off-route corridor by the same margin. At a stop whose
 // arrival is confirmed: a disc around the stop, the margin inside its exit radius and clear of
-// every other pending stop (a fix inside neither leaves it nor enters another). Once delivered
-// nothing is decided by a position any more: a disc around the last one. The ingest edge stores
+// every other pending stop (a fix inside neither leaves it nor enters another). Parked on an
+// unplanned stop (a break, a rest): a disc just inside the stationary radius around where the
+// truck stopped, as the road zone keeps clear of stops and the route (a fix inside does not end the
+// stop). Once delivered nothing is decided by a position any more: a disc around the last one. The ingest edge stores
 // such fixes without waking the workflow and delivers them in short-deferred batches; any other
 // fix wakes it at once. Deciding stays the workflow's: it reads every stored fix in order when it
 // wakes, so deferral changes when a decision is taken, never what it is.
@@ -32,36 +34,49 @@ export const CALM_ZONE_MIN_RADIUS_M = 250;
 export const CALM_ZONE_MAX_RADIUS_M = 25_000;
 /**
  * Open anomalies the next position may resolve (a fix after silence, moving again, back on the
- * route): their fixes wake the workflow at once. LATE, OUT_OF_SEQUENCE and a temperature excursion
- * (a 15-minute rule) do not hold up a calm truck's fixes.
+ * route): their fixes wake the workflow at once, except a parked truck's within its stationary
+ * radius. LATE, OUT_OF_SEQUENCE and a temperature excursion (a 15-minute rule) do not hold up a
+ * calm truck's fixes.
  */
 export const RESOLVED_BY_A_POSITION: ReadonlySet<string> = new Set(['SIGNAL_LOST', 'UNPLANNED_STOP', 'OFF_ROUTE']);
+/** A parked truck's disc stays this far inside the stationary radius: the edge's flat map, rounding. */
+export const PARKED_ZONE_MARGIN_M = 10;
+/** GPS drift of a parked truck stays within tens of metres: a smaller disc than on the road pays. */
+const PARKED_ZONE_MIN_RADIUS_M = 50;
 /** Route vertices the band may follow (a winding road gives a shorter band, never a wrong one). */
 const MAX_CORRIDOR_VERTICES = 32;
 
 /**
  * The calm zone of the shipment as decided so far, or none: before the first fix, near a stop it
  * is not at, while a visit is unconfirmed or the truck may be leaving, with an anomaly open that
- * a position resolves (lost signal, unplanned stop, off route) or an off-route streak under way.
+ * a position resolves (lost signal, off route; an unplanned stop only where the truck stopped)
+ * or an off-route streak under way.
  */
 export function calmZone(rules: RuleState, ctx: RuleContext): CalmZone | undefined {
   const { tracking, anomalies, lastPosition } = rules;
   if (!lastPosition || tracking.status === 'PLANNED' || tracking.status === 'CANCELLED') return undefined;
   if (tracking.status === 'DELIVERED') return { lat: lastPosition.lat, lon: lastPosition.lon, radiusM: CALM_ZONE_MAX_RADIUS_M };
   if (tracking.exitCandidates.length > 0 || tracking.unconfirmedVisit !== undefined) return undefined;
-  if (anomalies.offRoute.streak !== undefined || openAnomalyTypes(anomalies).some((type) => RESOLVED_BY_A_POSITION.has(type))) return undefined;
+  const parkedAt = anomalies.unplannedStop.openedAt === undefined ? undefined : anomalies.unplannedStop.anchor;
+  const blocking = openAnomalyTypes(anomalies).filter((type) => RESOLVED_BY_A_POSITION.has(type) && !(type === 'UNPLANNED_STOP' && parkedAt));
+  if (anomalies.offRoute.streak !== undefined || blocking.length > 0) return undefined;
   if (tracking.status === 'AT_STOP') return dwellZone(tracking.currentStopSequence, ctx);
+  if (parkedAt) return roadZone({ lat: parkedAt.lat, lon: parkedAt.lon, recordedAt: parkedAt.at }, ctx.anomalies.config.stationaryRadiusM - PARKED_ZONE_MARGIN_M, PARKED_ZONE_MIN_RADIUS_M, rules, ctx);
+  return roadZone(lastPosition, CALM_ZONE_MAX_RADIUS_M, CALM_ZONE_MIN_RADIUS_M, rules, ctx);
+}
 
-  let radiusM = CALM_ZONE_MAX_RADIUS_M;
-  for (const stop of ctx.stops) radiusM = Math.min(radiusM, distanceM(lastPosition, stop.location) - exitRadiusM(stop, ctx.geofence) - CALM_ZONE_MARGIN_M);
-  if (radiusM < CALM_ZONE_MIN_RADIUS_M) return undefined;
-  const zone: CalmZone = { lat: lastPosition.lat, lon: lastPosition.lon, radiusM: Math.floor(radiusM) };
+/** A disc around `centre` of at most `maxRadiusM`, clear of every stop's exit radius, cut to a band along the route once the trip is under way. */
+function roadZone(centre: LatLon & { recordedAt: string }, maxRadiusM: number, minRadiusM: number, rules: RuleState, ctx: RuleContext): CalmZone | undefined {
+  let radiusM = maxRadiusM;
+  for (const stop of ctx.stops) radiusM = Math.min(radiusM, distanceM(centre, stop.location) - exitRadiusM(stop, ctx.geofence) - CALM_ZONE_MARGIN_M);
+  if (radiusM < minRadiusM) return undefined;
+  const zone: CalmZone = { lat: centre.lat, lon: centre.lon, radiusM: Math.floor(radiusM) };
   const { route, config } = ctx.anomalies;
-  if (!anomalies.offRoute.tripStarted || !hasUsableRoute(route)) return zone;
+  if (!rules.anomalies.offRoute.tripStarted || !hasUsableRoute(route)) return zone;
 
   const widthM = config.offRouteCorridorM - CALM_ZONE_MARGIN_M;
   const index = ctx.anomalies.routeIndex ?? indexRoute(route);
-  const near = distanceToRouteNearM(index, lastPosition, anomalies.offRoute.routeMatch, config.offRouteCorridorM);
+  const near = distanceToRouteNearM(index, centre, rules.anomalies.offRoute.routeMatch, config.offRouteCorridorM);
   if (widthM <= 0 || near.offsetM > widthM) return undefined;
   return { ...zone, corridor: { path: stretchWithin(index, near.segmentIndex, radiusM), widthM } };
 }

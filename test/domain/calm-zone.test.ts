@@ -1,11 +1,13 @@
 // The calm zone (domain/shipment/calm-zone.ts): a fix inside the zone stated after the fixes
-// before it is never the one that decides an arrival, a departure, a pass or an off-route
-// episode, so delivering it late moves no decision; and there is no zone where timing matters.
+// before it is never the one that decides an arrival, a departure, a pass, an off-route episode
+// or the end of an unplanned stop, so delivering it late moves no decision; and there is no zone
+// where timing matters.
 import { describe, expect, it } from 'vitest';
 import { createAnomalyContext } from '../../domain/anomalies/index.js';
+import { DEFAULT_ANOMALY_CONFIG } from '../../domain/anomalies/config.js';
 import { distanceM } from '../../domain/geo.js';
 import { DEFAULT_GEOFENCE_CONFIG, exitRadiusM } from '../../domain/milestones.js';
-import { calmZone, insideCalmZone } from '../../domain/shipment/calm-zone.js';
+import { calmZone, insideCalmZone, PARKED_ZONE_MARGIN_M } from '../../domain/shipment/calm-zone.js';
 import { buildDecisionContext, decideFixes, initialDecisionState } from '../../domain/shipment/decide.js';
 import type { Fix, LatLon, StopPlan } from '../../domain/types.js';
 import { minutesFrom, roadFrom, TRIP_T0 } from '../support/road.js';
@@ -20,7 +22,7 @@ const stops: StopPlan[] = [
 const route = { type: 'LineString' as const, coordinates: [road(0), road(80)].map((p): [number, number] => [p.lon, p.lat]) };
 const ctx = buildDecisionContext(stops, { geofence: DEFAULT_GEOFENCE_CONFIG, anomalies: createAnomalyContext({ stops, route, thresholds: {} }) }, { intervalMin: 5, changeMin: 10 });
 
-/** A fix a minute at 60 km/h, a dwell at each stop, a drive-by 700 m off the hub's road, a 3 km detour and the way back from the customer. */
+/** A fix a minute at 60 km/h, a dwell at each stop, a drive-by 700 m off the hub's road, a 3 km detour, a 45-minute break at km 60 and the way back from the customer. */
 function trip(): Fix[] {
   const fixes: Fix[] = [];
   const push = (minute: number, position: LatLon, speedKmh: number) => fixes.push({ recordedAt: at(minute), ...position, speedKmh });
@@ -28,7 +30,13 @@ function trip(): Fix[] {
   for (; minute < 30; minute++) push(minute, road(0, (minute % 3) * 20), 0);
   for (let km = 1; km <= 40; km++, minute++) push(minute, road(km, km >= 36 && km <= 40 ? 0 : km >= 20 && km <= 24 ? 3_000 : 0), 60);
   for (let i = 0; i < 30; i++, minute++) push(minute, road(40, (i % 3) * 20), 0);
-  for (let km = 41; km <= 80; km++, minute++) push(minute, road(km), 60);
+  for (let km = 41; km <= 80; km++, minute++) {
+    push(minute, road(km), 60);
+    if (km === 60) {
+      for (let i = 0; i < 45; i++) push(++minute, road(60, 30 + (i % 4) * 25), 0);
+      push(++minute, road(60.2), 15); // pulling away: the fix that ends the stop is close to it
+    }
+  }
   for (let i = 0; i < 20; i++, minute++) push(minute, road(80, (i % 3) * 20), 0);
   for (let km = 79; km >= 70; km--, minute++) push(minute, road(km), 60);
   return fixes;
@@ -37,10 +45,11 @@ function trip(): Fix[] {
 describe('calmZone', () => {
   const fixes = trip();
 
-  it('never covers a fix that decides a milestone, a pass or an off-route episode', () => {
+  it('never covers a fix that decides a milestone, a pass, an off-route episode or the end of an unplanned stop', () => {
     let state = initialDecisionState(stops);
     let zones = 0;
     let calmFixes = 0;
+    const anomalyEvents = new Set<string>();
     for (const fix of fixes) {
       const zone = calmZone(state.rules, ctx);
       const decision = decideFixes(state, [fix], ctx);
@@ -48,13 +57,21 @@ describe('calmZone', () => {
         zones += 1;
         if (insideCalmZone(zone, fix)) {
           calmFixes += 1;
-          const decisive = decision.events.filter((e) => ['ARRIVED', 'DEPARTED', 'PASSED'].includes(e.type) || (e.type.startsWith('ANOMALY') && e.data.anomalyType === 'OFF_ROUTE'));
+          const decisive = decision.events.filter(
+            (e) =>
+              ['ARRIVED', 'DEPARTED', 'PASSED'].includes(e.type) ||
+              (e.type.startsWith('ANOMALY') && e.data.anomaly === 'OFF_ROUTE') ||
+              (e.type === 'ANOMALY_RESOLVED' && e.data.anomaly === 'UNPLANNED_STOP'),
+          );
           expect(decisive, `${fix.recordedAt} inside ${JSON.stringify(zone)}`).toEqual([]);
         }
       }
+      for (const e of decision.events) if (e.type.startsWith('ANOMALY')) anomalyEvents.add(`${e.type}:${String(e.data.anomaly)}`);
       state = decision.state;
     }
-    // The check above must have had something to check: the open road is calm most of the way.
+    // The check above must have had something to check: the open road is calm most of the way,
+    // and the trip leaves the route and ends an unplanned stop.
+    expect([...anomalyEvents]).toEqual(expect.arrayContaining(['ANOMALY_OPENED:OFF_ROUTE', 'ANOMALY_RESOLVED:OFF_ROUTE', 'ANOMALY_OPENED:UNPLANNED_STOP', 'ANOMALY_RESOLVED:UNPLANNED_STOP']));
     expect(zones).toBeGreaterThan(20);
     expect(calmFixes).toBeGreaterThan(20);
     expect(state.rules.milestones.map((m) => `${m.type}@${m.stopSequence}`)).toEqual(['ARRIVED@1', 'DEPARTED@1', 'ARRIVED@2', 'DEPARTED@2', 'ARRIVED@3', 'DEPARTED@3']);
@@ -90,6 +107,24 @@ describe('calmZone', () => {
     const docks: StopPlan[] = [stops[0]!, { ...stops[1]!, location: road(0.9) }];
     const docksCtx = buildDecisionContext(docks, { geofence: DEFAULT_GEOFENCE_CONFIG, anomalies: createAnomalyContext({ stops: docks, route, thresholds: {} }) }, { intervalMin: 5, changeMin: 10 });
     expect(calmZone(state.rules, docksCtx)).toBeUndefined();
+  });
+
+  it('holds a parked truck inside its stationary radius while the unplanned stop is open', () => {
+    const breakStart = fixes.findIndex((fix) => fix.speedKmh === 0 && distanceM(fix, road(60)) < 200);
+    let state = initialDecisionState(stops);
+    for (const fix of fixes.slice(0, breakStart + 32)) state = decideFixes(state, [fix], ctx).state;
+    const { anchor, openedAt } = state.rules.anomalies.unplannedStop;
+    expect(openedAt).toBeDefined();
+    const zone = calmZone(state.rules, ctx)!;
+    expect(zone).toMatchObject({ lat: anchor!.lat, lon: anchor!.lon, radiusM: DEFAULT_ANOMALY_CONFIG.stationaryRadiusM - PARKED_ZONE_MARGIN_M });
+    expect(insideCalmZone(zone, road(60, 100))).toBe(true);
+    // Beyond the stationary radius the truck may be moving again: that fix ends the stop at once.
+    const away = { recordedAt: fixes[breakStart + 32]!.recordedAt, ...road(60, 200), speedKmh: 20 };
+    expect(insideCalmZone(zone, away)).toBe(false);
+    expect(decideFixes(state, [away], ctx).events.map((e) => `${e.type}:${String(e.data.anomaly)}`)).toContain('ANOMALY_RESOLVED:UNPLANNED_STOP');
+    // A tenant whose stationary radius leaves too small a disc gets none.
+    const tight = buildDecisionContext(stops, { geofence: DEFAULT_GEOFENCE_CONFIG, anomalies: createAnomalyContext({ stops, route, thresholds: { stationaryRadiusM: 40 } }) }, { intervalMin: 5, changeMin: 10 });
+    expect(calmZone(state.rules, tight)).toBeUndefined();
   });
 
   it('lets every position wait once the shipment is delivered', () => {
