@@ -1,13 +1,15 @@
 // The ingest edge: stores a shipment's fixes (db/repositories/fix-ingest.ts) and wakes its
 // workflow with a tiny signal when no wake-up is outstanding, so a burst of requests for one
 // shipment costs one signal. A 202 means stored: a wake-up that cannot be sent now (Temporal down,
-// an API that dies after its commit) stays outstanding and the sweeper sends it. Fixes inside the
+// an API that dies after its commit) stays outstanding and the sweeper sends it; one Temporal
+// accepted is recorded as delivered (in one statement per sweep), so the sweeper leaves it to the
+// workflow instead of adding signals to a backlog. Fixes inside the
 // workflow's calm zone wake nothing at once: a deferred delivery wakes it `deferMs` later, for
 // every fix stored meanwhile (one signal per truck per window instead of one per fix).
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database, NewPosition } from '../db/schema.js';
-import { claimDeferredWakeups, closeIngest, findOutstandingWakeups, markWakeupResent, storeShipmentFixes, type OutstandingWakeup } from '../db/repositories/fix-ingest.js';
+import { claimDeferredWakeups, closeIngest, findOutstandingWakeups, markWakeupResent, markWakeupsDelivered, storeShipmentFixes, type OutstandingWakeup } from '../db/repositories/fix-ingest.js';
 import type { Logger } from '../infra/logger.js';
 import { startPeriodic, type PeriodicJob } from '../infra/periodic.js';
 import { fixesStoredSignal } from '../workflows/contract.js';
@@ -81,18 +83,27 @@ export interface FixIngestOptions {
   sweepLimit?: number;
   /** How long a wake-up may stay unconsumed before the sweeper sends it again (then with back-off). */
   resendAfterMs?: number;
+  /** The same for a wake-up Temporal accepted (it holds the signal: only a reset run can lose it). */
+  deliveredResendAfterMs?: number;
   /** How long fixes inside the calm zone may wait for their wake-up; 0 wakes on every fix. */
   deferMs?: number;
   /** Deferred wake-ups sent at once (each is one signal round trip). */
   deliveryConcurrency?: number;
 }
 
-export function createFixIngest({ db, wake, logger, sweepLimit = 500, resendAfterMs = 5_000, deferMs = 0, deliveryConcurrency = 32 }: FixIngestOptions): FixIngest {
+/** Delivered wake-ups waiting for the next sweep to record them; beyond this many they go unrecorded (a re-send is harmless). */
+const MAX_UNRECORDED_DELIVERIES = 100_000;
+
+export function createFixIngest({ db, wake, logger, sweepLimit = 500, resendAfterMs = 5_000, deliveredResendAfterMs = 300_000, deferMs = 0, deliveryConcurrency = 32 }: FixIngestOptions): FixIngest {
+  /** Shipment id → highest sequence whose wake-up Temporal accepted since the last sweep. */
+  const delivered = new Map<string, number>();
+
   /** 'closed' closes the ingest row; any failure leaves the wake-up outstanding for the sweeper. */
   async function send(target: IngestTarget, upToSeq: number): Promise<WakeupOutcome | 'failed'> {
     try {
       const outcome = await wake(target.workflowId, upToSeq);
       if (outcome === 'closed') await closeIngest(db, target.shipmentId);
+      else if (delivered.has(target.shipmentId) || delivered.size < MAX_UNRECORDED_DELIVERIES) delivered.set(target.shipmentId, Math.max(upToSeq, delivered.get(target.shipmentId) ?? 0));
       return outcome;
     } catch (error) {
       logger.warn({ err: error, tenantId: target.tenantId, shipmentId: target.shipmentId, workflowId: target.workflowId, upToSeq }, 'wake-up not sent; the sweeper will retry');
@@ -108,7 +119,11 @@ export function createFixIngest({ db, wake, logger, sweepLimit = 500, resendAfte
     },
 
     async sweep() {
-      const outstanding = await findOutstandingWakeups(db, sweepLimit, resendAfterMs);
+      // Recorded first, so this sweep already leaves them alone; a record lost to a failure only costs a re-send.
+      const recorded = [...delivered];
+      delivered.clear();
+      await markWakeupsDelivered(db, recorded);
+      const outstanding = await findOutstandingWakeups(db, sweepLimit, { firstResendMs: resendAfterMs, deliveredResendMs: deliveredResendAfterMs });
       const result: SweepResult = { outstanding: outstanding.length, delivered: 0, failed: 0 };
       for (const wakeup of outstanding) {
         await markWakeupResent(db, wakeup.shipmentId);

@@ -118,6 +118,8 @@ export interface ShipmentIngestTable {
   wake_seq: ColumnType<string, string | number | undefined, string | number>;
   wake_sent_at: Timestamp | null;
   wake_attempts: ColumnType<number, number | undefined, number>;
+  /** Wake-ups up to here were signalled and accepted by Temporal (recorded after the fact, in batches). */
+  wake_delivered_seq: ColumnType<string, string | number | undefined, string | number>;
   /** The workflow's calm zone: fixes inside it may wait for a deferred wake-up. */
   calm_lat: number | null;
   calm_lon: number | null;

@@ -14,6 +14,7 @@ import * as dataExports from './2026_12_02_0011_data_exports.js';
 import * as positionsPartitions from './2026_12_02_0012_positions_partitions.js';
 import * as etaHistory from './2026_12_02_0013_eta_history.js';
 import * as deferredWakeups from './2026_12_02_0014_deferred_wakeups.js';
+import * as wakeupDelivery from './2026_12_04_0015_wakeup_delivery.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_26_0001_initial': initial,
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_0012_positions_partitions': positionsPartitions,
   '2026_12_02_0013_eta_history': etaHistory,
   '2026_12_02_0014_deferred_wakeups': deferredWakeups,
+  '2026_12_04_0015_wakeup_delivery': wakeupDelivery,
 };

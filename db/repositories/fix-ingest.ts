@@ -4,7 +4,9 @@
 // - the workflow loads fixes after its last sequence under the same lock and records how far it
 //   read, so a wake-up counts as outstanding exactly while stored fixes wait for a load;
 // - a sweeper re-sends outstanding wake-ups that were never consumed (an API that died between
-//   its commit and its signal, a workflow not started yet), with back-off.
+//   its commit and its signal, a workflow not started yet), with back-off; one whose signal the
+//   API saw accepted (`wake_delivered_seq`) only after minutes: Temporal holds it, and a workflow
+//   that is slow to read it (a backlog, a worker restarting) gains nothing from more signals.
 // - fixes stored inside the workflow's calm zone (domain/shipment/calm-zone.ts) claim no wake-up:
 //   the row notes since when fixes wait, and the edge claims and sends a deferred wake-up for
 //   them a short while later (claimDeferredWakeups).
@@ -160,17 +162,24 @@ export interface OutstandingWakeup {
   upToSeq: number;
 }
 
-/**
- * Wake-ups decided but not consumed for a while: `firstResendMs` after the first send, then twice
- * as long after each re-send (at most a minute), so a workflow that is down is not flooded.
- */
-export async function findOutstandingWakeups(db: Kysely<Database>, limit: number, firstResendMs = 5_000): Promise<OutstandingWakeup[]> {
+export interface ResendAfter {
+  /** A wake-up not known to be delivered: this long after the first send, then twice as long after each re-send (at most a minute). */
+  firstResendMs?: number;
+  /** A wake-up Temporal accepted: only this long after the last send (a run reset by an operator may drop a signal). */
+  deliveredResendMs?: number;
+}
+
+/** Wake-ups decided but not consumed for a while (ResendAfter), so a workflow that is down or behind is not flooded. */
+export async function findOutstandingWakeups(db: Kysely<Database>, limit: number, { firstResendMs = 5_000, deliveredResendMs = 300_000 }: ResendAfter = {}): Promise<OutstandingWakeup[]> {
   const rows = await db
     .selectFrom('shipment_ingest as i')
     .innerJoin('shipments as s', 's.id', 'i.shipment_id')
     .select(['i.shipment_id', 'i.tenant_id', 's.workflow_id', 'i.wake_seq'])
     .where(sql<boolean>`i.wake_seq > i.loaded_seq`)
-    .where(sql<boolean>`i.wake_sent_at <= now() - least(interval '60 seconds', interval '1 millisecond' * ${firstResendMs} * power(2, i.wake_attempts))`)
+    .where(
+      sql<boolean>`i.wake_sent_at <= now() - interval '1 millisecond' * case when i.wake_delivered_seq >= i.wake_seq then ${deliveredResendMs}
+                                                                         else least(60000, ${firstResendMs} * power(2, i.wake_attempts)) end`,
+    )
     .orderBy('i.wake_sent_at')
     .limit(limit)
     .execute();
@@ -204,6 +213,18 @@ export async function claimDeferredWakeups(db: Kysely<Database>, limit: number, 
 
 export async function markWakeupResent(db: Kysely<Database>, shipmentId: string): Promise<void> {
   await db.updateTable('shipment_ingest').set({ wake_sent_at: sql`now()`, wake_attempts: sql`wake_attempts + 1` }).where('shipment_id', '=', shipmentId).execute();
+}
+
+/**
+ * Temporal accepted these wake-ups (shipment id, sequence): one statement for a sweep's worth. The
+ * rows are locked in id order, so two API processes recording overlapping sets cannot deadlock.
+ */
+export async function markWakeupsDelivered(db: Kysely<Database>, delivered: readonly [shipmentId: string, upToSeq: number][]): Promise<void> {
+  if (delivered.length === 0) return;
+  await sql`with d(id, seq) as (select * from unnest(${delivered.map(([id]) => id)}::uuid[], ${delivered.map(([, seq]) => seq)}::bigint[])),
+            locked as (select shipment_id from shipment_ingest where shipment_id in (select id from d) order by shipment_id for update)
+            update shipment_ingest i set wake_delivered_seq = greatest(i.wake_delivered_seq, d.seq)
+            from d where i.shipment_id = d.id and i.shipment_id in (select shipment_id from locked)`.execute(db);
 }
 
 /** The workflow has completed: nothing will load these fixes, so no wake-up is outstanding. */

@@ -116,6 +116,30 @@ describe('ingest', () => {
     expect((await storedBySequence(h, shipment.id)).map((r) => r.recordedAt)).toEqual(batch.map((f) => f.recordedAt));
   });
 
+  it('re-sends a wake-up Temporal accepted only after the delivered resend time, and one that failed at once', async () => {
+    const shipment = await createShipment();
+    const target = { tenantId: h.acme.id, shipmentId: shipment.id, workflowId: shipment.workflowId };
+    const owner = { tenantId: h.acme.id, shipmentId: shipment.id, deviceId: null };
+    const options = { db: h.database.db, wake: temporalWakeup(h.client), logger: createLogger({ name: 'resend-test', level: 'silent' }), resendAfterMs: 0 };
+    const patient = createFixIngest({ ...options, deliveredResendAfterMs: 60_000 });
+    const ours = async (ingest: typeof patient) => (await ingest.sweep(), (await wakeups(h.client, shipment.workflowId)).length);
+    await patient.store(target, fixes(3).map((fix) => fixToRow(fix, owner)));
+    expect(await wakeups(h.client, shipment.workflowId)).toEqual([3]);
+    // No worker reads it, so it stays outstanding; Temporal holds the signal, so a sweep adds none.
+    expect(await ours(patient)).toBe(1);
+    expect(await ours(patient)).toBe(1);
+    expect(await ingestMarks(h.database.db, shipment.id)).toEqual({ stored: 3, loaded: 0, wake: 3 });
+    // Past the delivered resend time (0 here) it is sent again, in case a reset run dropped it.
+    expect(await ours(createFixIngest({ ...options, deliveredResendAfterMs: 0 }))).toBe(2);
+    // A process that never saw its signal accepted (it died, or the signal failed) re-sends at once.
+    const second = await createShipment();
+    const failing = createFixIngest({ ...options, deliveredResendAfterMs: 60_000, wake: async () => Promise.reject(new Error('Temporal unreachable')) });
+    await failing.store({ ...target, shipmentId: second.id, workflowId: second.workflowId }, fixes(2).map((fix) => fixToRow(fix, { ...owner, shipmentId: second.id })));
+    expect(await wakeups(h.client, second.workflowId)).toEqual([]);
+    await patient.sweep();
+    expect(await wakeups(h.client, second.workflowId)).toEqual([2]);
+  });
+
   it('keeps the wake-up outstanding while the workflow does not exist yet, and sends it once it does', async () => {
     const shipment = await createShipment();
     // Simulate "rows stored, workflow never started" by pointing the shipment at an id with no workflow.
