@@ -6,7 +6,10 @@
 // CPU each process used in the steady load and during the catch-up, and the machine's load average
 // (figures from a busy machine say little).
 //
-//   npx tsx bench/recovery.ts [--shipments 1000] [--fixes-per-upload 10] [--steady-seconds 20] [--bound 100] [--steady-rate N] [--out bench/results]
+//   npx tsx bench/recovery.ts [--shipments 1000] [--fixes-per-upload 10] [--steady-seconds 20] [--bound 100] [--steady-rate N] [--workers 1] [--out bench/results]
+//
+// With --workers N, N worker processes share the task queue (as WORKER_PROCESSES=N does) and all
+// of them are killed at once: a host that crashes, the worst case for the replays that follow.
 //
 // Real parts: the Temporal dev server, Postgres, the worker as its own process (worker/main.ts with
 // the WORKER_* settings of the environment); fixes are stored through the API's ingest path
@@ -41,6 +44,7 @@ const { values: args } = parseArgs({
     // A fixed steady load (uploads/s) instead of half the probed capacity: compares worker settings at the same load.
     'steady-rate': { type: 'string' },
     bound: { type: 'string', default: String(DEFAULT_WORKFLOW_SETTINGS.maxHistoryEventsPerRun) },
+    workers: { type: 'string', default: '1' },
     out: { type: 'string' },
   },
 });
@@ -50,6 +54,7 @@ const STEADY_MS = Number(args['steady-seconds']) * 1000;
 const RECOVERY_TIMEOUT_MS = Number(args['recovery-timeout-seconds']) * 1000;
 const FILL_RATIO = Number(args['fill-ratio']);
 const bound = Number(args.bound);
+const WORKERS = Number(args.workers);
 const settings = { ...DEFAULT_WORKFLOW_SETTINGS, maxHistoryEventsPerRun: bound };
 const LAG_TARGET_S = 2;
 const FIX_INTERVAL_MS = 30_000;
@@ -167,7 +172,7 @@ async function historyLengths(trucks: Truck[]): Promise<number[]> {
   return lengths.sort((a, b) => a - b);
 }
 
-let worker = startWorker();
+let workers = Array.from({ length: WORKERS }, startWorker);
 log(`opening ${SHIPMENTS} shipments`);
 const trucks: Truck[] = [];
 await pool(Array.from({ length: SHIPMENTS }, (_, i) => i), 16, async (i) => {
@@ -260,14 +265,15 @@ await untilCaughtUp(STEADY_MS, { onSample: (s) => before.push(s.lagS) }).then(()
 const steadyCpuPercent = steadyMeter.stop();
 const lengthsAtKill = await historyLengths(trucks);
 const baseline = await lag();
-log(`steady at ${steadyRate.toFixed(0)} uploads/s; lag ${baseline.lagS.toFixed(2)} s; killing the worker (history lengths ${lengthsAtKill[0]}–${lengthsAtKill.at(-1)})`);
+log(`steady at ${steadyRate.toFixed(0)} uploads/s; lag ${baseline.lagS.toFixed(2)} s; killing the worker${WORKERS > 1 ? 's' : ''} (history lengths ${lengthsAtKill[0]}–${lengthsAtKill.at(-1)})`);
 workerSaid.taskTimeouts = 0;
 workerSaid.taskNotFound = 0;
 const killedAtMs = performance.now();
 const recoveryMeter = startCpuMeter(process.pid, databaseName, 'bench');
-worker.kill('SIGKILL');
-await new Promise((resolve) => worker.once('exit', resolve));
-worker = startWorker();
+await Promise.all(workers.map((worker) => new Promise((resolve) => (worker.once('exit', resolve), worker.kill('SIGKILL')))));
+workers = Array.from({ length: WORKERS }, startWorker);
+/** Every new worker process is running. */
+const restarted = () => workerSaid.readyAtMs.length >= 2 * WORKERS;
 let worstLagS = 0;
 let worstBehind = 0;
 let p99UnderAtMs: number | undefined;
@@ -275,10 +281,10 @@ let p99UnderAtMs: number | undefined;
 const timeline: Array<{ atS: number; behind: number; lagS: number; p99LagS: number }> = [];
 // Right after the kill every lag is young, so it counts only once the new worker runs, and must
 // then stay under the target for 10 s: by then any shipment the new worker had not reached would be over it.
-const recoveredAtMs = await untilCaughtUp(RECOVERY_TIMEOUT_MS, { holdMs: 10_000, judging: () => workerSaid.readyAtMs.length > 1, onSample: (s) => {
+const recoveredAtMs = await untilCaughtUp(RECOVERY_TIMEOUT_MS, { holdMs: 10_000, judging: restarted, onSample: (s) => {
   worstLagS = Math.max(worstLagS, s.lagS);
   worstBehind = Math.max(worstBehind, s.behind);
-  if (s.p99LagS < LAG_TARGET_S && workerSaid.readyAtMs.length > 1) p99UnderAtMs ??= s.atMs;
+  if (s.p99LagS < LAG_TARGET_S && restarted()) p99UnderAtMs ??= s.atMs;
   else p99UnderAtMs = undefined;
   if (timeline.length === 0 || s.atMs / 1000 - timeline.at(-1)!.atS >= 5) {
     timeline.push({ atS: Number((s.atMs / 1000).toFixed(1)), behind: s.behind, lagS: Number(s.lagS.toFixed(1)), p99LagS: Number(s.p99LagS.toFixed(1)) });
@@ -293,7 +299,7 @@ try {
 } catch (error) {
   reportedProblems = `not queryable here: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
 }
-const newWorkerReadyS = workerSaid.readyAtMs.length > 1 ? (workerSaid.readyAtMs.at(-1)! - killedAtMs) / 1000 : undefined;
+const newWorkerReadyS = restarted() ? (workerSaid.readyAtMs.at(-1)! - killedAtMs) / 1000 : undefined;
 
 const result = {
   recordedAt: new Date().toISOString(),
@@ -318,7 +324,7 @@ const result = {
   cpuPercent: { steady: steadyCpuPercent, recovery: recoveryCpuPercent, notes: '% of one core per process from the kill until caught up (2 cores = 200 %); bench = this process: the ingest, the sweeper, the lag queries' },
   loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
   timeline,
-  worker: Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('WORKER_'))),
+  worker: { processes: WORKERS, ...Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('WORKER_'))) },
 };
 console.log(JSON.stringify(result, null, 2));
 if (args.out) {
@@ -326,8 +332,7 @@ if (args.out) {
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   log(`wrote ${file}`);
 }
-worker.kill('SIGTERM');
-await new Promise((resolve) => worker.once('exit', resolve));
+await Promise.all(workers.map((worker) => new Promise((resolve) => (worker.once('exit', resolve), worker.kill('SIGTERM')))));
 await sweeper.stop();
 await temporal.teardown();
 await database.drop();

@@ -1,7 +1,8 @@
 // Load mode: a target rate of fixes per second for a duration, spread over many trucks, each
 // truck uploading its own trace in order (one request in flight per truck, as a real device).
-// Measures API latency per attempt and end-to-end lag (request sent → the fix is the shipment's
-// lastPosition in GET /v1/shipments/:id) on samples, and writes the summary as JSON.
+// Measures API latency per attempt, end-to-end lag (request sent → the fix is the shipment's
+// lastPosition in GET /v1/shipments/:id) and read lag (→ the workflow has read and decided it, by
+// its fixCounts) on samples, and writes the summary as JSON.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Fix, ShipmentView } from '../domain/types.js';
@@ -70,6 +71,9 @@ export interface LoadSummary {
   /** Uploads the API answered `deferred` (calm-zone fixes), and the lag samples split by that answer. */
   deferredUploads: number;
   lagByDeliveryMs: { immediate: Percentiles; deferred: Percentiles };
+  /** Until the workflow had read the sampled upload (its fixCounts cover every fix sent), split the same way. */
+  readLagMs: Percentiles & { timeouts: number };
+  readLagByDeliveryMs: { immediate: Percentiles; deferred: Percentiles };
   outFile?: string;
 }
 
@@ -130,6 +134,8 @@ interface LoadVehicle {
   shipmentId: string;
   fixes: Fix[];
   next: number;
+  /** Fixes sent to its shipment so far (a mid-trip truck starts past its first fix). */
+  sent: number;
   busy: boolean;
 }
 
@@ -179,7 +185,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
           const result = await client.json<{ results: { status: number; shipment?: ShipmentView; problem?: { detail?: string } }[] }>('POST', '/v1/shipment-batches', { shipments: specs.map((s) => s.body) });
           return result.results.map((outcome, j) => {
             if (!outcome.shipment) throw new Error(`creating ${specs[j]!.spec.key} failed with ${outcome.status}: ${outcome.problem?.detail ?? ''}`);
-            return { shipmentId: outcome.shipment.id, fixes: specs[j]!.spec.trace.fixes.map((f) => toFix(f, specs[j]!.tripStart)), next: 0, busy: false };
+            return { shipmentId: outcome.shipment.id, fixes: specs[j]!.spec.trace.fixes.map((f) => toFix(f, specs[j]!.tripStart)), next: 0, sent: 0, busy: false };
           });
         }),
       )).flat(),
@@ -196,8 +202,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const maxSamplers = options.lagSamplers ?? 2;
   const lags: number[] = [];
   const lagsByDelivery = { immediate: [] as number[], deferred: [] as number[] };
+  const readLags: number[] = [];
+  const readLagsByDelivery = { immediate: [] as number[], deferred: [] as number[] };
   let deferredUploads = 0;
   let lagTimeouts = 0;
+  let readTimeouts = 0;
   let activeSamplers = 0;
   const inFlight = new Set<Promise<void>>();
   // Samples run beside the uploads: they hold no upload slot and do not count in the elapsed time.
@@ -209,25 +218,35 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   let cursor = 0;
 
   /**
-   * The workflow applies a signal's batch in one go, and each truck's trace is sent in order, so the
-   * batch is visible once lastPosition reaches its first fix (its last fix may be too inaccurate to
-   * ever become lastPosition).
+   * Each truck's trace is sent in order, so the upload is visible once lastPosition reaches its first
+   * fix (its last fix may be too inaccurate to ever become lastPosition), and read once the
+   * workflow's fixCounts account for every fix sent to the shipment so far (`fixesSent`).
    */
-  const sampleLag = async (vehicle: LoadVehicle, recordedAt: string, sentAt: number, deferred: boolean) => {
+  const sampleLag = async (vehicle: LoadVehicle, recordedAt: string, sentAt: number, deferred: boolean, fixesSent: number) => {
+    const delivery = deferred ? 'deferred' : 'immediate';
+    let seen = false;
     try {
       // Long enough for a deferred delivery (INGEST_DEFER_MS, at most 5 minutes) and its processing.
       const deadline = sentAt + 330_000;
       while (performance.now() < deadline) {
         const view = await client.send<ShipmentView>('GET', `/v1/shipments/${vehicle.shipmentId}`);
         const last = view.status === 200 ? view.body.lastPosition?.recordedAt : undefined;
-        if (last && Date.parse(last) >= Date.parse(recordedAt)) {
+        if (!seen && last && Date.parse(last) >= Date.parse(recordedAt)) {
+          seen = true;
           lags.push(performance.now() - sentAt);
-          lagsByDelivery[deferred ? 'deferred' : 'immediate'].push(performance.now() - sentAt);
+          lagsByDelivery[delivery].push(performance.now() - sentAt);
+        }
+        // Live state only (x-state-source: workflow); late fixes are counted in `applied` too.
+        const counts = view.status === 200 ? view.body.fixCounts : undefined;
+        if (seen && counts && counts.applied + counts.duplicates + counts.ignored >= fixesSent) {
+          readLags.push(performance.now() - sentAt);
+          readLagsByDelivery[delivery].push(performance.now() - sentAt);
           return;
         }
         await sleep(lagPollMs(performance.now() - sentAt));
       }
-      lagTimeouts++;
+      if (seen) readTimeouts++;
+      else lagTimeouts++;
     } finally {
       activeSamplers--;
     }
@@ -236,6 +255,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const send = (vehicle: LoadVehicle, sample: boolean) => {
     const fixes = vehicle.fixes.slice(vehicle.next, vehicle.next + options.batchSize);
     vehicle.next += fixes.length;
+    vehicle.sent += fixes.length;
+    const fixesSent = vehicle.sent;
     vehicle.busy = true;
     dispatched += fixes.length;
     const sentAt = performance.now();
@@ -246,7 +267,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
         if (outcome.deferred) deferredUploads += 1;
         vehicle.busy = false;
         if (sample && outcome.status >= 200 && outcome.status < 300) {
-          const sampled = sampleLag(vehicle, fixes[0]!.recordedAt, sentAt, outcome.deferred).finally(() => sampling.delete(sampled));
+          const sampled = sampleLag(vehicle, fixes[0]!.recordedAt, sentAt, outcome.deferred, fixesSent).finally(() => sampling.delete(sampled));
           sampling.add(sampled);
         } else if (sample) {
           activeSamplers--;
@@ -335,6 +356,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     endToEndLagMs: { ...percentiles(lags), timeouts: lagTimeouts },
     deferredUploads,
     lagByDeliveryMs: { immediate: percentiles(lagsByDelivery.immediate), deferred: percentiles(lagsByDelivery.deferred) },
+    readLagMs: { ...percentiles(readLags), timeouts: readTimeouts },
+    readLagByDeliveryMs: { immediate: percentiles(readLagsByDelivery.immediate), deferred: percentiles(readLagsByDelivery.deferred) },
   };
   if (options.outDir) {
     await mkdir(options.outDir, { recursive: true });
@@ -355,6 +378,7 @@ export function formatSummary(s: LoadSummary): string {
     `  API latency   p50 ${ms(s.apiLatencyMs.p50)}, p95 ${ms(s.apiLatencyMs.p95)}, p99 ${ms(s.apiLatencyMs.p99)} (${s.apiLatencyMs.count} attempts)`,
     `  end-to-end    p50 ${ms(s.endToEndLagMs.p50)}, p95 ${ms(s.endToEndLagMs.p95)}, p99 ${ms(s.endToEndLagMs.p99)} (${s.endToEndLagMs.count} samples, ${s.endToEndLagMs.timeouts} timed out)`,
     `  by delivery   immediate p99 ${ms(s.lagByDeliveryMs.immediate.p99)} (${s.lagByDeliveryMs.immediate.count}), deferred p99 ${ms(s.lagByDeliveryMs.deferred.p99)} (${s.lagByDeliveryMs.deferred.count}); ${s.deferredUploads} of ${s.requests.sent} uploads deferred`,
+    `  read          p50 ${ms(s.readLagMs.p50)}, p99 ${ms(s.readLagMs.p99)} (${s.readLagMs.count} samples, ${s.readLagMs.timeouts} timed out); immediate p99 ${ms(s.readLagByDeliveryMs.immediate.p99)} (${s.readLagByDeliveryMs.immediate.count}), deferred p99 ${ms(s.readLagByDeliveryMs.deferred.p99)} (${s.readLagByDeliveryMs.deferred.count})`,
     `  creation      ${s.creation.shipments} shipments in ${s.creation.seconds} s (${s.creation.perSec}/s, bulk endpoint)`,
     s.outFile ? `  written to    ${s.outFile}` : '',
   ]
