@@ -54,10 +54,7 @@ const getShipmentRoute = createRoute(secured({
   path: '/v1/shipments/{id}',
   tags,
   summary: 'Live state of a shipment',
-  description:
-    'Answered by the workflow while it runs (header `x-state-source: workflow`), else from the projection. ' +
-    '`lastPosition` is the newest stored fix good enough to be one, also when the workflow has not read it yet ' +
-    '(fixes inside its calm zone wait up to INGEST_DEFER_MS for the read; they decide nothing meanwhile).',
+  description: 'Answered by the workflow while it runs (header `x-state-source: workflow`), else from the projection.',
   request: { params: ShipmentIdParamSchema },
   responses: {
     200: { description: 'The shipment', content: { 'application/json': { schema: ShipmentViewSchema } } },

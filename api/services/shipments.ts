@@ -6,12 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database, ShipmentRow, StopRow } from '../../db/schema.js';
-import { newestUnreadFixes } from '../../db/repositories/fix-ingest.js';
 import { trackCoordinates } from '../../db/repositories/positions.js';
 import { findMilestones, findStops, insertShipment, toShipmentView, toStopPlan, type NewShipment, type NewStop } from '../../db/repositories/shipments.js';
 import { findTenantAnomalyDefaults } from '../../db/repositories/tenants.js';
-import { resolveGeofenceConfig } from '../../domain/geofence.js';
-import { usableAsPosition } from '../../domain/shipment/rules.js';
 import type { ShipmentPlan, ShipmentThresholds, ShipmentView } from '../../domain/types.js';
 import { iso, requestHash } from '../../infra/encoding.js';
 import type { Logger } from '../../infra/logger.js';
@@ -199,39 +196,16 @@ async function liveView(temporal: Client, row: ShipmentRow, timeoutMs: number, l
   }
 }
 
-/** Unread fixes looked at for a fresher position, newest first: the first usable one is it. */
-const UNREAD_POSITIONS_LOOKED_AT = 20;
-
-/**
- * The view with the truck's newest stored position when its workflow has not read it yet: a fix
- * inside the calm zone waits up to INGEST_DEFER_MS for its read (it can decide nothing), but it is
- * where the truck is now. Only the position moves, by the workflow's own rule (usableAsPosition,
- * with the tenant's thresholds as they are now); milestones, anomalies and the ETA stay the
- * workflow's. A cancelled shipment takes no more positions.
- */
-async function withUnreadPosition(db: Kysely<Database>, row: ShipmentRow, view: ShipmentView): Promise<ShipmentView> {
-  if (view.status === 'CANCELLED') return view;
-  const unread = await newestUnreadFixes(db, row.id, UNREAD_POSITIONS_LOOKED_AT);
-  if (unread.length === 0) return view;
-  const geofence = resolveGeofenceConfig(await findTenantAnomalyDefaults(db, row.tenant_id), row.thresholds);
-  const newest = unread.find((fix) => usableAsPosition(fix, geofence));
-  const shownMs = view.lastPosition ? Date.parse(view.lastPosition.recordedAt) : Number.NEGATIVE_INFINITY;
-  return newest && Date.parse(newest.recordedAt) > shownMs ? { ...view, lastPosition: newest } : view;
-}
-
-/**
- * The shipment's state and where it came from: the running workflow, else the Postgres
- * projection; either way with the newest stored position the workflow has not read yet.
- */
+/** The shipment's state and where it came from: the running workflow, else the Postgres projection. */
 export async function shipmentState(
   deps: ShipmentServiceDeps,
   row: ShipmentRow,
   logger: Logger,
 ): Promise<{ source: 'workflow' | 'projection'; view: ShipmentView }> {
   const live = await liveView(deps.temporal, row, deps.config.queryTimeoutMs, logger);
-  if (live) return { source: 'workflow', view: await withUnreadPosition(deps.db, row, live) };
+  if (live) return { source: 'workflow', view: live };
   const [stops, milestones] = await Promise.all([findStops(deps.db, row.id), findMilestones(deps.db, row)]);
-  return { source: 'projection', view: await withUnreadPosition(deps.db, row, toShipmentView(row, stops, milestones)) };
+  return { source: 'projection', view: toShipmentView(row, stops, milestones) };
 }
 
 /** Cancels through the workflow's Update; a delivered or closed shipment is a 409. */

@@ -139,20 +139,6 @@ export async function loadStoredFixes(db: Kysely<Database>, shipmentId: string, 
   });
 }
 
-/** The newest stored fixes the workflow has not read yet (at most `limit`), newest first. */
-export async function newestUnreadFixes(db: Kysely<Database>, shipmentId: string, limit: number): Promise<Fix[]> {
-  const rows = await db
-    .selectFrom('positions as p')
-    .innerJoin('shipment_ingest as i', 'i.shipment_id', 'p.shipment_id')
-    .selectAll('p')
-    .where('p.shipment_id', '=', shipmentId)
-    .whereRef('p.seq', '>', 'i.loaded_seq')
-    .orderBy('p.recorded_at', 'desc')
-    .limit(limit)
-    .execute();
-  return rows.map(toFix);
-}
-
 /**
  * Every stored fix after fix time `after` (absent: all) that the workflow has loaded (sequence up
  * to `maxSeq`, or stored before sequences existed), in time order: what a re-evaluation re-runs.

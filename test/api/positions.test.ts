@@ -184,25 +184,6 @@ describe('ingest', () => {
   });
 });
 
-describe('the last position before the workflow reads it', () => {
-  it('is the newest stored fix good enough to be one, never an older or a too inaccurate one', async () => {
-    // No worker here: nothing is ever read, so every position shown comes from the store.
-    const shipment = await createShipment();
-    const view = async () => (await h.call('GET', `/v1/shipments/${shipment.id}`, h.acme.keys.viewer)).body.lastPosition;
-    expect(await view()).toBeUndefined();
-    const [older, newer, newest] = fixes(3);
-    await push(shipment.id, [newer]);
-    expect(await view()).toEqual(newer);
-    await push(shipment.id, [older]);
-    expect(await view()).toEqual(newer);
-    // Worse than the geofence's accuracy limit (1,000 m by default): the workflow would not take it either.
-    await push(shipment.id, [{ ...newest, accuracyM: 5_000 }]);
-    expect(await view()).toEqual(newer);
-    await push(shipment.id, [{ ...newest, recordedAt: new Date(Date.parse(newest!.recordedAt) + 1_000).toISOString(), accuracyM: 20 }]);
-    expect(await view()).toMatchObject({ lat: newest!.lat, accuracyM: 20 });
-  });
-});
-
 describe('deferred wake-ups (calm zone)', () => {
   it('stores fixes inside the calm zone without a wake-up, wakes at once for one outside, and delivers the deferred ones later', async () => {
     const shipment = await createShipment();
