@@ -98,6 +98,13 @@ function startWorker(): ChildProcess {
   return child;
 }
 
+/** Sends `signal` to a worker process and waits until it has exited. */
+function stopWorker(worker: ChildProcess, signal: NodeJS.Signals): Promise<unknown> {
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  worker.kill(signal);
+  return exited;
+}
+
 /** Runs `task` over `items` with at most `width` at once. */
 async function pool<T>(items: readonly T[], width: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -270,7 +277,7 @@ workerSaid.taskTimeouts = 0;
 workerSaid.taskNotFound = 0;
 const killedAtMs = performance.now();
 const recoveryMeter = startCpuMeter(process.pid, databaseName, 'bench');
-await Promise.all(workers.map((worker) => new Promise((resolve) => (worker.once('exit', resolve), worker.kill('SIGKILL')))));
+await Promise.all(workers.map((worker) => stopWorker(worker, 'SIGKILL')));
 workers = Array.from({ length: WORKERS }, startWorker);
 /** Every new worker process is running. */
 const restarted = () => workerSaid.readyAtMs.length >= 2 * WORKERS;
@@ -332,7 +339,7 @@ if (args.out) {
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   log(`wrote ${file}`);
 }
-await Promise.all(workers.map((worker) => new Promise((resolve) => (worker.once('exit', resolve), worker.kill('SIGTERM')))));
+await Promise.all(workers.map((worker) => stopWorker(worker, 'SIGTERM')));
 await sweeper.stop();
 await temporal.teardown();
 await database.drop();

@@ -77,6 +77,20 @@ export interface LoadSummary {
   outFile?: string;
 }
 
+/** Lag samples, all of them and split by whether the API deferred the upload. */
+function lagSamples() {
+  const all: number[] = [];
+  const split = { immediate: [] as number[], deferred: [] as number[] };
+  return {
+    all,
+    record(delivery: 'immediate' | 'deferred', ms: number) {
+      all.push(ms);
+      split[delivery].push(ms);
+    },
+    byDelivery: () => ({ immediate: percentiles(split.immediate), deferred: percentiles(split.deferred) }),
+  };
+}
+
 /** Nearest-rank percentiles. */
 export function percentiles(values: readonly number[]): Percentiles {
   if (values.length === 0) return { count: 0, p50: null, p95: null, p99: null, max: null };
@@ -200,10 +214,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   // Every poll is a workflow query plus a describe on Temporal: the samplers' own load is bounded
   // at lagSamplers x 10 reads per second while lags are short, lagSamplers x 1 once they are long.
   const maxSamplers = options.lagSamplers ?? 2;
-  const lags: number[] = [];
-  const lagsByDelivery = { immediate: [] as number[], deferred: [] as number[] };
-  const readLags: number[] = [];
-  const readLagsByDelivery = { immediate: [] as number[], deferred: [] as number[] };
+  const lags = lagSamples();
+  const readLags = lagSamples();
   let deferredUploads = 0;
   let lagTimeouts = 0;
   let readTimeouts = 0;
@@ -233,14 +245,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
         const last = view.status === 200 ? view.body.lastPosition?.recordedAt : undefined;
         if (!seen && last && Date.parse(last) >= Date.parse(recordedAt)) {
           seen = true;
-          lags.push(performance.now() - sentAt);
-          lagsByDelivery[delivery].push(performance.now() - sentAt);
+          lags.record(delivery, performance.now() - sentAt);
         }
         // Live state only (x-state-source: workflow); late fixes are counted in `applied` too.
         const counts = view.status === 200 ? view.body.fixCounts : undefined;
         if (seen && counts && counts.applied + counts.duplicates + counts.ignored >= fixesSent) {
-          readLags.push(performance.now() - sentAt);
-          readLagsByDelivery[delivery].push(performance.now() - sentAt);
+          readLags.record(delivery, performance.now() - sentAt);
           return;
         }
         await sleep(lagPollMs(performance.now() - sentAt));
@@ -292,7 +302,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const progress = (final: boolean) => {
     const elapsed = (performance.now() - t0) / 1000;
     const lat = percentiles(counters.latencies);
-    const lag = percentiles(lags);
+    const lag = percentiles(lags.all);
     options.progress(
       `${elapsed.toFixed(0)}s/${options.durationSec}s sent ${counters.sent} (${(counters.sent / Math.max(elapsed, 0.001)).toFixed(0)}/s) ` +
         `accepted ${counters.accepted} dup ${counters.duplicates} rejected ${Object.values(counters.rejectedByStatus).reduce((a, b) => a + b, 0)} ` +
@@ -353,11 +363,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     },
     requests: { sent: counters.requests, retries: counters.retries, attemptsByStatus: counters.attemptsByStatus },
     apiLatencyMs: percentiles(counters.latencies),
-    endToEndLagMs: { ...percentiles(lags), timeouts: lagTimeouts },
+    endToEndLagMs: { ...percentiles(lags.all), timeouts: lagTimeouts },
     deferredUploads,
-    lagByDeliveryMs: { immediate: percentiles(lagsByDelivery.immediate), deferred: percentiles(lagsByDelivery.deferred) },
-    readLagMs: { ...percentiles(readLags), timeouts: readTimeouts },
-    readLagByDeliveryMs: { immediate: percentiles(readLagsByDelivery.immediate), deferred: percentiles(readLagsByDelivery.deferred) },
+    lagByDeliveryMs: lags.byDelivery(),
+    readLagMs: { ...percentiles(readLags.all), timeouts: readTimeouts },
+    readLagByDeliveryMs: readLags.byDelivery(),
   };
   if (options.outDir) {
     await mkdir(options.outDir, { recursive: true });

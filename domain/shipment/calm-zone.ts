@@ -6,10 +6,10 @@
 // arrival is confirmed: a disc around the stop, the margin inside its exit radius and clear of
 // every other pending stop (a fix inside neither leaves it nor enters another). Parked on an
 // unplanned stop (a break, a rest): a disc just inside the stationary radius around where the
-// truck stopped, as the road zone keeps clear of stops and the route (a fix inside does not end the
-// stop). Once delivered nothing is decided by a position any more: a disc around the last one. The ingest edge stores
-// such fixes without waking the workflow and delivers them in short-deferred batches; any other
-// fix wakes it at once. Deciding stays the workflow's: it reads every stored fix in order when it
+// truck stopped, kept clear of stops and the route's edge as on the road (a fix inside does not
+// end the stop). Once delivered nothing is decided by a position any more: a disc around the last
+// one. The ingest edge stores such fixes without waking the workflow and delivers them in
+// short-deferred batches; any other fix wakes it at once. Deciding stays the workflow's: it reads every stored fix in order when it
 // wakes, so deferral changes when a decision is taken, never what it is.
 import { openAnomalyTypes } from '../anomalies/index.js';
 import { distanceToRouteM, distanceToRouteNearM, hasUsableRoute, indexRoute, type RouteIndex } from '../eta/route-geometry.js';
