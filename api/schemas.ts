@@ -266,7 +266,11 @@ export const ShipmentViewSchema = z
     deviceId: z.string().optional(),
     stops: z.array(StopViewSchema),
     route: LineStringSchema.optional(),
-    lastPosition: FixViewSchema.optional(),
+    lastPosition: FixViewSchema.optional().openapi({ description: 'The newest position the workflow has applied: milestones, anomalies and the ETA are decided up to it' }),
+    reportedPosition: FixViewSchema.optional().openapi({
+      description:
+        'Where the truck was last reported: the newest stored fix good enough to be a position, whether the workflow has read it yet or not (fixes inside its calm zone wait up to INGEST_DEFER_MS for the read and decide nothing meanwhile); otherwise `lastPosition`',
+    }),
     eta: z.string().optional(),
     anomalies: z.array(AnomalySchema),
     milestones: z.array(z.object({ type: z.enum(MILESTONE_TYPES), stopSequence: z.number().int(), at: z.string() })),

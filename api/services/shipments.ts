@@ -6,10 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database, ShipmentRow, StopRow } from '../../db/schema.js';
+import { unreadFixes } from '../../db/repositories/fix-ingest.js';
 import { trackCoordinates } from '../../db/repositories/positions.js';
 import { findMilestones, findStops, insertShipment, toShipmentView, toStopPlan, type NewShipment, type NewStop } from '../../db/repositories/shipments.js';
 import { findTenantAnomalyDefaults } from '../../db/repositories/tenants.js';
-import type { ShipmentPlan, ShipmentThresholds, ShipmentView } from '../../domain/types.js';
+import { resolveGeofenceConfig } from '../../domain/geofence.js';
+import { usableAsPosition } from '../../domain/shipment/rules.js';
+import type { Fix, ShipmentPlan, ShipmentThresholds, ShipmentView } from '../../domain/types.js';
 import { iso, requestHash } from '../../infra/encoding.js';
 import type { Logger } from '../../infra/logger.js';
 import {
@@ -196,16 +199,41 @@ async function liveView(temporal: Client, row: ShipmentRow, timeoutMs: number, l
   }
 }
 
+/** The shipment's state as GET /v1/shipments/:id answers it: the workflow's, plus where the truck was last reported. */
+export type ShipmentStateView = ShipmentView & { reportedPosition?: Fix };
+
+/** Unread fixes looked at for a newer reported position (a deferral window's worth of uploads). */
+const UNREAD_FIXES_LOOKED_AT = 50;
+
+/**
+ * Where the truck was last reported: the newest stored fix good enough to be a position (by the
+ * workflow's own rule, with the tenant's thresholds as they are now), read by the workflow or not,
+ * else `lastPosition`. A fix inside the calm zone waits up to INGEST_DEFER_MS for its read, deciding
+ * nothing meanwhile; it is where the truck is now. `lastPosition` stays the workflow's, so a client
+ * that waits for its fix there still knows the workflow has applied it. A cancelled shipment takes
+ * no more positions.
+ */
+async function withReportedPosition(db: Kysely<Database>, row: ShipmentRow, view: ShipmentView): Promise<ShipmentStateView> {
+  const applied = view.lastPosition ? { ...view, reportedPosition: view.lastPosition } : view;
+  if (view.status === 'CANCELLED') return applied;
+  const unread = await unreadFixes(db, row.id, UNREAD_FIXES_LOOKED_AT);
+  if (unread.length === 0) return applied;
+  const geofence = resolveGeofenceConfig(await findTenantAnomalyDefaults(db, row.tenant_id), row.thresholds);
+  const shownMs = view.lastPosition ? Date.parse(view.lastPosition.recordedAt) : Number.NEGATIVE_INFINITY;
+  const newest = unread.filter((fix) => usableAsPosition(fix, geofence) && Date.parse(fix.recordedAt) > shownMs).sort((a, b) => Date.parse(b.recordedAt) - Date.parse(a.recordedAt))[0];
+  return newest ? { ...view, reportedPosition: newest } : applied;
+}
+
 /** The shipment's state and where it came from: the running workflow, else the Postgres projection. */
 export async function shipmentState(
   deps: ShipmentServiceDeps,
   row: ShipmentRow,
   logger: Logger,
-): Promise<{ source: 'workflow' | 'projection'; view: ShipmentView }> {
+): Promise<{ source: 'workflow' | 'projection'; view: ShipmentStateView }> {
   const live = await liveView(deps.temporal, row, deps.config.queryTimeoutMs, logger);
-  if (live) return { source: 'workflow', view: live };
+  if (live) return { source: 'workflow', view: await withReportedPosition(deps.db, row, live) };
   const [stops, milestones] = await Promise.all([findStops(deps.db, row.id), findMilestones(deps.db, row)]);
-  return { source: 'projection', view: toShipmentView(row, stops, milestones) };
+  return { source: 'projection', view: await withReportedPosition(deps.db, row, toShipmentView(row, stops, milestones)) };
 }
 
 /** Cancels through the workflow's Update; a delivered or closed shipment is a 409. */

@@ -140,6 +140,22 @@ export async function loadStoredFixes(db: Kysely<Database>, shipmentId: string, 
 }
 
 /**
+ * The last `limit` fixes stored for the shipment that its workflow has not read yet, in storing
+ * order, newest first (by sequence: the index's order; a device may upload its fixes out of order).
+ */
+export async function unreadFixes(db: Kysely<Database>, shipmentId: string, limit: number): Promise<Fix[]> {
+  const rows = await db
+    .selectFrom('positions')
+    .selectAll()
+    .where('shipment_id', '=', shipmentId)
+    .where('seq', '>', (eb) => eb.selectFrom('shipment_ingest').select('loaded_seq').where('shipment_id', '=', shipmentId))
+    .orderBy('seq', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map(toFix);
+}
+
+/**
  * Every stored fix after fix time `after` (absent: all) that the workflow has loaded (sequence up
  * to `maxSeq`, or stored before sequences existed), in time order: what a re-evaluation re-runs.
  * At most `limit`; `truncated` when there were more.

@@ -89,11 +89,15 @@ function track(rules: RuleState, result: TrackingResult, fix: Fix | undefined, c
   return { rules: next, events };
 }
 
+/** Whether a fix may be the shipment's last position: one reporting worse than the geofence's accuracy limit may not. */
+export function usableAsPosition(fix: Pick<Fix, 'accuracyM'>, geofence: Pick<GeofenceConfig, 'maxAccuracyM'>): boolean {
+  return fix.accuracyM === undefined || fix.accuracyM <= geofence.maxAccuracyM;
+}
+
 /** One fix newer than every fix applied so far (callers sort and split off late fixes). */
 export function applyFixInOrder(rules: RuleState, fix: Fix, ctx: RuleContext): RuleStep {
   const step = track(rules, applyFix(rules.tracking, fix, ctx.stops, ctx.geofence), fix, ctx);
-  const usable = fix.accuracyM === undefined || fix.accuracyM <= ctx.geofence.maxAccuracyM;
-  return usable ? { ...step, rules: { ...step.rules, lastPosition: fix } } : step;
+  return usableAsPosition(fix, ctx.geofence) ? { ...step, rules: { ...step.rules, lastPosition: fix } } : step;
 }
 
 /** Folds fixes, already in time order, through applyFixInOrder. */

@@ -184,6 +184,27 @@ describe('ingest', () => {
   });
 });
 
+describe('the reported position before the workflow reads it', () => {
+  it('is the newest stored fix good enough to be a position, never an older or a too inaccurate one, and leaves lastPosition alone', async () => {
+    // No worker here: nothing is ever read, so every reported position comes from the store.
+    const shipment = await createShipment();
+    const view = async () => (await h.call('GET', `/v1/shipments/${shipment.id}`, h.acme.keys.viewer)).body;
+    expect((await view()).reportedPosition).toBeUndefined();
+    const [older, newer, newest] = fixes(3);
+    await push(shipment.id, [newer]);
+    expect(await view()).toMatchObject({ reportedPosition: newer });
+    await push(shipment.id, [older]);
+    expect((await view()).reportedPosition).toEqual(newer);
+    // Worse than the geofence's accuracy limit (1,000 m by default): the workflow would not take it either.
+    await push(shipment.id, [{ ...newest, accuracyM: 5_000 }]);
+    expect((await view()).reportedPosition).toEqual(newer);
+    await push(shipment.id, [{ ...newest, recordedAt: new Date(Date.parse(newest!.recordedAt) + 1_000).toISOString(), accuracyM: 20 }]);
+    const shown = await view();
+    expect(shown.reportedPosition).toMatchObject({ lat: newest!.lat, accuracyM: 20 });
+    expect(shown.lastPosition).toBeUndefined();
+  });
+});
+
 describe('deferred wake-ups (calm zone)', () => {
   it('stores fixes inside the calm zone without a wake-up, wakes at once for one outside, and delivers the deferred ones later', async () => {
     const shipment = await createShipment();
