@@ -9,10 +9,11 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database, NewPosition } from '../db/schema.js';
-import { claimDeferredWakeups, closeIngest, findOutstandingWakeups, markWakeupResent, markWakeupsDelivered, storeShipmentFixes, type OutstandingWakeup } from '../db/repositories/fix-ingest.js';
+import { claimDeferredWakeups, closeIngest, findOutstandingWakeups, markWakeupResent, markWakeupsDelivered, storeShipmentFixes, type FixOwner, type OutstandingWakeup } from '../db/repositories/fix-ingest.js';
 import type { Logger } from '../infra/logger.js';
 import { startPeriodic, type PeriodicJob } from '../infra/periodic.js';
 import { fixesStoredSignal } from '../workflows/contract.js';
+import { notFound, ProblemError } from './problem.js';
 
 export type WakeupOutcome = 'delivered' | 'closed';
 
@@ -47,6 +48,7 @@ export function temporalWakeup(client: Client, deadlineMs = 2_000): WakeupDelive
     });
 }
 
+/** Where a wake-up goes. */
 export interface IngestTarget {
   tenantId: string;
   shipmentId: string;
@@ -54,6 +56,7 @@ export interface IngestTarget {
 }
 
 export interface IngestResult {
+  workflowId: string;
   accepted: number;
   duplicates: number;
   shipmentClosed: boolean;
@@ -68,8 +71,11 @@ export interface SweepResult {
 }
 
 export interface FixIngest {
-  /** Stores the shipment's fixes (rows built by fixToRow) and wakes its workflow if it must. */
-  store(target: IngestTarget, rows: NewPosition[]): Promise<IngestResult>;
+  /**
+   * Stores the shipment's fixes (rows built by fixToRow) and wakes its workflow if it must; a
+   * shipment that is not the tenant's is a 404, one not assigned to the device key a 403.
+   */
+  store(owner: FixOwner, rows: NewPosition[]): Promise<IngestResult>;
   /** Re-sends wake-ups that were decided but never consumed. */
   sweep(): Promise<SweepResult>;
   /** Wakes the workflows whose calm-zone fixes have waited `deferMs` (no-op when deferral is off). */
@@ -112,10 +118,13 @@ export function createFixIngest({ db, wake, logger, sweepLimit = 500, resendAfte
   }
 
   return {
-    async store(target, rows) {
-      const stored = await storeShipmentFixes(db, target, rows, { mayDefer: deferMs > 0 });
+    async store(owner, rows) {
+      const stored = await storeShipmentFixes(db, owner, rows, { mayDefer: deferMs > 0 });
+      if (stored.shipment === 'missing') throw notFound('Shipment not found.');
+      if (stored.shipment === 'not-assigned-to-device') throw new ProblemError('forbidden', 403, 'This device key is not assigned to the shipment.');
+      const target = { tenantId: owner.tenantId, shipmentId: owner.shipmentId, workflowId: stored.workflowId };
       const outcome = stored.wakeUpToSeq === undefined ? undefined : await send(target, stored.wakeUpToSeq);
-      return { accepted: stored.accepted, duplicates: rows.length - stored.accepted, shipmentClosed: outcome === 'closed', deferred: stored.deferred };
+      return { workflowId: stored.workflowId, accepted: stored.accepted, duplicates: rows.length - stored.accepted, shipmentClosed: outcome === 'closed', deferred: stored.deferred };
     },
 
     async sweep() {

@@ -108,15 +108,13 @@ export function positionRoutes(deps: RouteDeps) {
   router.openapi(ingestRoute, async (c) => {
     const { positions } = c.req.valid('json');
     const auth = c.get('auth');
-    const shipment = await loadShipment(c, db, c.req.valid('param').id);
-    if (auth.deviceId && auth.deviceId !== shipment.device_id) {
-      throw new ProblemError('forbidden', 403, 'This device key is not assigned to the shipment.');
-    }
-
+    const shipmentId = c.req.valid('param').id;
+    c.set('logFields', { ...c.get('logFields'), shipmentId });
     rejectOutOfRangeFixes(positions, config);
-    const owner = { tenantId: auth.tenantId, shipmentId: shipment.id, deviceId: shipment.device_id };
-    const target = { tenantId: auth.tenantId, shipmentId: shipment.id, workflowId: shipment.workflow_id };
-    const { accepted, duplicates, shipmentClosed, deferred } = await ingest.store(target, positions.map((fix) => fixToRow(fix, owner)));
+    // One statement finds the shipment (the tenant's, the device key's) and stores: 404 and 403 come from it.
+    const owner = { tenantId: auth.tenantId, shipmentId, ...(auth.deviceId ? { deviceKeyId: auth.deviceId } : {}) };
+    const { accepted, duplicates, shipmentClosed, deferred, workflowId } = await ingest.store(owner, positions.map((fix) => fixToRow(fix, { tenantId: auth.tenantId, shipmentId, deviceId: null })));
+    c.set('logFields', { ...c.get('logFields'), workflowId });
     return c.json({ accepted, duplicates, ...(shipmentClosed ? { shipmentClosed } : {}), ...(deferred ? { deferred } : {}) }, 202);
   });
 
@@ -138,8 +136,7 @@ export function positionRoutes(deps: RouteDeps) {
     }
     const perShipment = await Promise.all(
       shipments.map(async (shipment) => {
-        const target = { tenantId: auth.tenantId, shipmentId: shipment.id, workflowId: shipment.workflow_id };
-        const result = await ingest.store(target, positions.map((fix) => fixToRow(fix, { tenantId: auth.tenantId, shipmentId: shipment.id, deviceId })));
+        const result = await ingest.store({ tenantId: auth.tenantId, shipmentId: shipment.id }, positions.map((fix) => fixToRow(fix, { tenantId: auth.tenantId, shipmentId: shipment.id, deviceId })));
         return { shipmentId: shipment.id, accepted: result.accepted, duplicates: result.duplicates, ...(result.shipmentClosed ? { shipmentClosed: true } : {}), ...(result.deferred ? { deferred: true } : {}) };
       }),
     );

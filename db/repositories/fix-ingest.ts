@@ -1,6 +1,7 @@
 // The ingest protocol between the API and a shipment's workflow, on the shipment's ingest row:
 // - the API stores fixes under the row's lock, each with the next per-shipment sequence, and in
-//   the same statement decides whether a wake-up is needed (none is outstanding);
+//   the same statement finds the shipment (the caller's own) and decides whether a wake-up is
+//   needed (none is outstanding);
 // - the workflow loads fixes after its last sequence under the same lock and records how far it
 //   read, so a wake-up counts as outstanding exactly while stored fixes wait for a load;
 // - a sweeper re-sends outstanding wake-ups that were never consumed (an API that died between
@@ -16,6 +17,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, NewPosition } from '../schema.js';
 import type { CalmZone } from '../../domain/shipment/calm-zone.js';
 import type { Fix } from '../../domain/types.js';
+import { uuidOrNil } from './pagination.js';
 import { retryOnPartitionAttach } from './position-partitions.js';
 import { toFix } from './positions.js';
 
@@ -26,6 +28,19 @@ export interface StoredFixes {
   /** The fixes lay inside the calm zone: no wake-up now, a deferred one later. */
   deferred: boolean;
 }
+
+/** Whose fixes these are: the shipment of the tenant, and with a device key, the device that must be assigned to it. */
+export interface FixOwner {
+  tenantId: string;
+  shipmentId: string;
+  deviceKeyId?: string;
+}
+
+/** What a store found: no such shipment of the tenant, one the device key is not assigned to, or stored. */
+export type StoreOutcome =
+  | { shipment: 'missing' }
+  | { shipment: 'not-assigned-to-device' }
+  | (StoredFixes & { shipment: 'stored'; workflowId: string });
 
 /** Metres per degree of latitude on turf's sphere: the calm check measures on a flat local map. */
 const METRES_PER_DEGREE = 111_195;
@@ -49,24 +64,41 @@ function insideCalmZone(rows: NewPosition[]) {
         where sqrt((ax + t * (bx - ax)) ^ 2 + (ay + t * (by - ay)) ^ 2) <= zone.calm_path_width_m)))`;
 }
 
+/** Columns a fix fills; the owner's and the sequence come from the statement itself. */
+type FixColumn = Exclude<keyof NewPosition, 'tenant_id' | 'shipment_id' | 'device_id' | 'seq' | 'id' | 'received_at'>;
+
 /**
- * Stores one shipment's fixes (rows of that shipment) in one statement: reserves sequences,
- * inserts what is new (repeats of a stored fix are skipped), and claims the wake-up when none is
- * outstanding, unless `mayDefer` and every fix lies inside the workflow's calm zone.
+ * Stores one shipment's fixes in one statement, the shipment's own lookup included (a lone
+ * statement per upload is the ingest path's main cost): checks that the shipment is the tenant's
+ * (and, for a device key, assigned to that device), reserves sequences, inserts what is new with
+ * the shipment's device (repeats of a stored fix are skipped), and claims the wake-up when none is
+ * outstanding, unless `mayDefer` and every fix lies inside the workflow's calm zone. Nothing is
+ * stored for a shipment that is missing or not the device's. `rows` are built by fixToRow; their
+ * owner columns are not read.
  */
-export async function storeShipmentFixes(db: Kysely<Database>, owner: { tenantId: string; shipmentId: string }, rows: NewPosition[], options: { mayDefer?: boolean } = {}): Promise<StoredFixes> {
-  if (rows.length === 0) return { accepted: 0, deferred: false };
+export async function storeShipmentFixes(db: Kysely<Database>, owner: FixOwner, rows: NewPosition[], options: { mayDefer?: boolean } = {}): Promise<StoreOutcome> {
   const n = rows.length;
+  if (n === 0) throw new Error('storeShipmentFixes: no fixes to store');
+  const shipmentId = uuidOrNil(owner.shipmentId);
   const idle = sql<boolean>`shipment_ingest.wake_seq <= shipment_ingest.loaded_seq`;
   // A heuristic read outside the row lock: a zone that changes meanwhile only moves a wake-up in time.
-  const calm = options.mayDefer ? sql<boolean>`coalesce((select ${insideCalmZone(rows)} from shipment_ingest zone where zone.shipment_id = ${owner.shipmentId}), false)` : sql<boolean>`false`;
+  const calm = options.mayDefer ? sql<boolean>`coalesce((select ${insideCalmZone(rows)} from shipment_ingest zone where zone.shipment_id = ${shipmentId}), false)` : sql<boolean>`false`;
   const wake = sql<boolean>`(${idle} and not (select calm from calm))`;
+  const fixColumns = Object.keys(rows[0]!).filter((column): column is FixColumn => !['tenant_id', 'shipment_id', 'device_id', 'seq'].includes(column));
+  // Typed by the table's own row type: one parameter for the whole upload.
+  const fixes = sql`rows from (jsonb_populate_recordset(null::positions, ${JSON.stringify(rows.map((row) => Object.fromEntries(fixColumns.map((column) => [column, row[column]]))))}::jsonb)) with ordinality as fix`;
   const statement = db
+    .with('shipment', (qb) => qb.selectFrom('shipments').select(['id', 'tenant_id', 'workflow_id', 'device_id']).where('id', '=', shipmentId).where('tenant_id', '=', owner.tenantId))
+    .with('allowed', (qb) => {
+      const found = qb.selectFrom('shipment').selectAll();
+      return owner.deviceKeyId === undefined ? found : found.where('device_id', '=', owner.deviceKeyId);
+    })
     .with('calm', (qb) => qb.selectNoFrom(calm.as('calm')))
     .with('ingest', (qb) =>
       qb
         .insertInto('shipment_ingest')
-        .values({ shipment_id: owner.shipmentId, tenant_id: owner.tenantId, stored_seq: n, wake_seq: n, wake_sent_at: sql`now()` })
+        .columns(['shipment_id', 'tenant_id', 'stored_seq', 'wake_seq', 'wake_sent_at'])
+        .expression((eb) => eb.selectFrom('allowed').select(['allowed.id', 'allowed.tenant_id', sql<number>`${n}::bigint`.as('stored_seq'), sql<number>`${n}::bigint`.as('wake_seq'), sql<Date>`now()`.as('wake_sent_at')]))
         .onConflict((oc) =>
           oc.column('shipment_id').doUpdateSet({
             stored_seq: sql`shipment_ingest.stored_seq + ${n}`,
@@ -81,16 +113,28 @@ export async function storeShipmentFixes(db: Kysely<Database>, owner: { tenantId
     .with('inserted', (qb) =>
       qb
         .insertInto('positions')
-        .values(rows.map((row, i) => ({ ...row, seq: sql<string>`(select base from ingest) + ${i + 1}` })))
+        .columns([...fixColumns, 'tenant_id', 'shipment_id', 'device_id', 'seq'])
+        .expression(
+          sql`select ${sql.join(fixColumns.map((column) => sql.ref(`fix.${column}`)))}, allowed.tenant_id, allowed.id, allowed.device_id, ingest.base + fix.ordinality
+              from allowed cross join ingest cross join ${fixes}`,
+        )
         .onConflict((oc) => oc.doNothing())
         .returning('id'),
     )
-    .selectFrom('ingest')
-    .select(['stored_seq', 'wake_seq', 'deferred_since', sql<string>`(select count(*) from inserted)`.as('accepted')]);
+    .selectNoFrom([
+      sql<string | null>`(select workflow_id from shipment)`.as('workflow_id'),
+      sql<boolean>`exists (select 1 from allowed)`.as('allowed'),
+      sql<string | null>`(select stored_seq from ingest)`.as('stored_seq'),
+      sql<string | null>`(select wake_seq from ingest)`.as('wake_seq'),
+      sql<Date | null>`(select deferred_since from ingest)`.as('deferred_since'),
+      sql<string>`(select count(*) from inserted)`.as('accepted'),
+    ]);
   const result = await retryOnPartitionAttach(() => statement.executeTakeFirstOrThrow());
-  const accepted = Number(result.accepted);
-  if (result.wake_seq === result.stored_seq) return { accepted, wakeUpToSeq: Number(result.stored_seq), deferred: false };
-  return { accepted, deferred: result.deferred_since !== null };
+  if (result.workflow_id === null) return { shipment: 'missing' };
+  if (!result.allowed) return { shipment: 'not-assigned-to-device' };
+  const stored = { shipment: 'stored' as const, workflowId: result.workflow_id, accepted: Number(result.accepted) };
+  if (result.wake_seq === result.stored_seq) return { ...stored, wakeUpToSeq: Number(result.stored_seq), deferred: false };
+  return { ...stored, deferred: result.deferred_since !== null };
 }
 
 export interface LoadedFixes {

@@ -118,7 +118,7 @@ describe('ingest', () => {
 
   it('re-sends a wake-up Temporal accepted only after the delivered resend time, and one that failed at once', async () => {
     const shipment = await createShipment();
-    const target = { tenantId: h.acme.id, shipmentId: shipment.id, workflowId: shipment.workflowId };
+    const target = { tenantId: h.acme.id, shipmentId: shipment.id };
     const owner = { tenantId: h.acme.id, shipmentId: shipment.id, deviceId: null };
     const options = { db: h.database.db, wake: temporalWakeup(h.client), logger: createLogger({ name: 'resend-test', level: 'silent' }), resendAfterMs: 0 };
     const patient = createFixIngest({ ...options, deliveredResendAfterMs: 60_000 });
@@ -134,7 +134,7 @@ describe('ingest', () => {
     // A process that never saw its signal accepted (it died, or the signal failed) re-sends at once.
     const second = await createShipment();
     const failing = createFixIngest({ ...options, deliveredResendAfterMs: 60_000, wake: async () => Promise.reject(new Error('Temporal unreachable')) });
-    await failing.store({ ...target, shipmentId: second.id, workflowId: second.workflowId }, fixes(2).map((fix) => fixToRow(fix, { ...owner, shipmentId: second.id })));
+    await failing.store({ ...target, shipmentId: second.id }, fixes(2).map((fix) => fixToRow(fix, { ...owner, shipmentId: second.id })));
     expect(await wakeups(h.client, second.workflowId)).toEqual([]);
     await patient.sweep();
     expect(await wakeups(h.client, second.workflowId)).toEqual([2]);
@@ -169,6 +169,13 @@ describe('ingest', () => {
     expect((await push(mine.id, fixes(1), h.acme.keys.device)).status).toBe(202);
     expect((await push(other.id, fixes(1), h.acme.keys.device)).status).toBe(403);
     expect((await push(mine.id, fixes(1), h.acme.keys.viewer)).status).toBe(403);
+    // The lookup and the store are one statement: a refused push stores nothing, and neither does one for another tenant's shipment.
+    expect(await storedBySequence(h, other.id)).toEqual([]);
+    expect(await ingestMarks(h.database.db, other.id)).toBeUndefined();
+    const foreign = await push(mine.id, fixes(2), h.globex.keys.dispatcher);
+    expect(foreign.status).toBe(404);
+    expect(await storedBySequence(h, mine.id)).toHaveLength(1);
+    expect((await push('not-a-uuid', fixes(1))).status).toBe(404);
   });
 
   it('gives many concurrent requests for one shipment one wake-up, and each fix its own sequence', async () => {
@@ -209,7 +216,7 @@ describe('deferred wake-ups (calm zone)', () => {
   it('stores fixes inside the calm zone without a wake-up, wakes at once for one outside, and delivers the deferred ones later', async () => {
     const shipment = await createShipment();
     const ingest = createFixIngest({ db: h.database.db, wake: temporalWakeup(h.client), logger: createLogger({ name: 'deferral-test', level: 'silent' }), deferMs: 200 });
-    const target = { tenantId: h.acme.id, shipmentId: shipment.id, workflowId: shipment.workflowId };
+    const target = { tenantId: h.acme.id, shipmentId: shipment.id };
     const owner = { tenantId: h.acme.id, shipmentId: shipment.id, deviceId: null };
     const store = (batch: ReturnType<typeof fixes>) => ingest.store(target, batch.map((fix) => fixToRow(fix, owner)));
     const trip = fixes(6);

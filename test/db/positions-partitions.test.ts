@@ -54,8 +54,11 @@ async function newShipment(db: Kysely<Database>, tenantId: string): Promise<stri
 }
 
 const fix = (at: Date, lat = 45.75) => ({ recordedAt: at.toISOString(), lat, lon: 4.85, speedKmh: 50 });
-const store = (db: Kysely<Database>, tenantId: string, shipmentId: string, times: Date[], lat?: number) =>
-  storeShipmentFixes(db, { tenantId, shipmentId }, times.map((t) => fixToRow(fix(t, lat), { tenantId, shipmentId, deviceId: 'dev-1' })));
+async function store(db: Kysely<Database>, tenantId: string, shipmentId: string, times: Date[], lat?: number) {
+  const outcome = await storeShipmentFixes(db, { tenantId, shipmentId }, times.map((t) => fixToRow(fix(t, lat), { tenantId, shipmentId, deviceId: 'dev-1' })));
+  if (outcome.shipment !== 'stored') throw new Error(`shipment ${shipmentId}: ${outcome.shipment}`);
+  return outcome;
+}
 
 /** Which table holds each of the shipment's fixes, by fix time. */
 async function whereStored(db: Kysely<Database>, shipmentId: string): Promise<Record<string, string>> {

@@ -7,7 +7,6 @@ import { fixToRow } from '../../db/repositories/positions.js';
 import type { Database } from '../../db/schema.js';
 import type { Fix, ShipmentPlan } from '../../domain/types.js';
 import { createLogger } from '../../infra/logger.js';
-import { shipmentWorkflowId } from '../../workflows/contract.js';
 
 export type PushFixes = (plan: Pick<ShipmentPlan, 'tenantId' | 'shipmentId' | 'deviceId'>, fixes: readonly Fix[]) => Promise<IngestResult>;
 
@@ -19,7 +18,7 @@ export function fixPusher(
 ): PushFixes {
   return (plan, fixes) =>
     ingest.store(
-      { tenantId: plan.tenantId, shipmentId: plan.shipmentId, workflowId: shipmentWorkflowId(plan.tenantId, plan.shipmentId) },
+      { tenantId: plan.tenantId, shipmentId: plan.shipmentId },
       fixes.map((fix) => fixToRow(fix, { tenantId: plan.tenantId, shipmentId: plan.shipmentId, deviceId: plan.deviceId ?? null })),
     );
 }
