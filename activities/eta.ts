@@ -16,6 +16,8 @@ import { loadEtaHistory } from '../db/repositories/eta-history.js';
 import type { Database } from '../db/schema.js';
 import {
   BREAK_LOOKBACK_MIN,
+  BREAK_WINDOW_MIN,
+  needsDrivingDay,
   buildEtaHistoryModel,
   DEFAULT_ETA_HISTORY,
   DEFAULT_ETA_MODEL,
@@ -120,13 +122,14 @@ export function createEtaActivities({ db, logger, historyTtlMs = 10 * 60_000, no
         logger.warn({ tenantId: request.tenantId, shipmentId: request.shipmentId }, 'shipment row missing: no ETA');
         return empty;
       }
-      const lookbackMin = Math.max(DEFAULT_ETA_MODEL.recentWindowMin, BREAK_LOOKBACK_MIN);
-      const windowStart = new Date(Date.parse(request.predictedAt) - lookbackMin * 60_000).toISOString();
-      const [history, recentFixes, figures] = await Promise.all([
+      const since = (minutes: number) => new Date(Date.parse(request.predictedAt) - minutes * 60_000).toISOString();
+      const [history, windowFixes, figures] = await Promise.all([
         laneSpeed(request.tenantId, request.shipmentId, plan),
-        recentShipmentFixes(db, request.shipmentId, windowStart, request.predictedAt),
+        recentShipmentFixes(db, request.shipmentId, since(Math.max(DEFAULT_ETA_MODEL.recentWindowMin, BREAK_WINDOW_MIN)), request.predictedAt),
         learnedModel(request.tenantId),
       ]);
+      // A standing truck may be on its daily rest: only then is the whole driving day read.
+      const recentFixes = needsDrivingDay(windowFixes, request.predictedAt) ? await recentShipmentFixes(db, request.shipmentId, since(BREAK_LOOKBACK_MIN), request.predictedAt) : windowFixes;
       const { model, baseline } = predictBoth({
         plan,
         progress: request,

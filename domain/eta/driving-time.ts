@@ -7,8 +7,27 @@ import { DEFAULT_SPEED_MODEL } from './speed.js';
 import { MS_PER_MINUTE } from './time.js';
 
 const EU_BREAK = BREAK_RULES.EU_561_2006!;
-/** Fixes to read back for the estimate: a full driving period plus its break. */
-export const BREAK_LOOKBACK_MIN = EU_BREAK.maxDrivingMin + EU_BREAK.breakMin;
+/** The break estimate looks this far back: a full driving period plus its break. */
+export const BREAK_WINDOW_MIN = EU_BREAK.maxDrivingMin + EU_BREAK.breakMin;
+/**
+ * Fixes to read back for the driving day: the last 24 h, the period within which EU 561/2006
+ * Art. 8(2) has a driver take a new daily rest after the previous one, so a driving day (and a
+ * daily rest under way, with the day before it) fits in it. The break estimate itself only looks
+ * at the last BREAK_WINDOW_MIN of them, and the day is only read when it can matter
+ * (needsDrivingDay).
+ */
+export const BREAK_LOOKBACK_MIN = 24 * 60;
+
+const SHORTEST_BREAK_MIN = Math.min(...Object.values(BREAK_RULES).flatMap((rule) => (rule ? [rule.breakMin] : [])));
+
+/**
+ * Whether the last BREAK_WINDOW_MIN of fixes leave room for a daily rest under way: only a truck
+ * that has stood at least a break's length can be on one, so only then is the whole day worth
+ * reading (a moving truck's ETA comes out the same without it, at a sixth of the fixes).
+ */
+export function needsDrivingDay(windowFixes: readonly Fix[], at: string): boolean {
+  return drivingDay(windowFixes, at).standingMin >= SHORTEST_BREAK_MIN;
+}
 
 /**
  * Driving minutes since the driver's last break: walking back from `at`, pairs moving at least
@@ -79,4 +98,64 @@ export function breakUnderWayMin(
   }
   const standingMin = (endMs - standingSinceMs) / MS_PER_MINUTE;
   return standingMin >= BREAK_UNDER_WAY_MIN && standingMin < breakMin ? standingMin : 0;
+}
+
+export interface DrivingDay {
+  /**
+   * Driving minutes since the end of the last daily rest (a stand or silence of at least
+   * `minDailyRestMin`), before the stand under way if there is one; all the driving seen when
+   * the fixes begin first (the driver is assumed rested before the first fix, as for breaks).
+   */
+  drivingTodayMin: number;
+  /** Minutes the truck has been standing still up to `at` (0 when it is moving). */
+  standingMin: number;
+}
+
+/**
+ * The driver's day so far, from the fixes, for the daily rest of EU 561/2006 Art. 6 and 8. The
+ * stand under way at `at` is measured on its own and does not end the day: whether it is the
+ * daily rest depends on how much driving the plan still needs (predictEta decides). Pairs are
+ * moving or standing by the same rule as drivingMinSinceBreak. A silence (fixes further apart
+ * than the speed model's `maxFixGapMin`, shorter than a daily rest) between two moving fixes
+ * counts as the time its straight-line distance takes at their speeds, at most its length: the
+ * tracker died on the road, and the driver may have stood in it too.
+ */
+export function drivingDay(fixes: readonly Fix[], at: string, minDailyRestMin: number = BREAK_RULES.EU_561_2006!.minDailyRestMin!): DrivingDay {
+  const endMs = Date.parse(at);
+  const timed = fixes
+    .map((fix) => ({ fix, ms: Date.parse(fix.recordedAt) }))
+    .filter(({ ms }) => ms <= endMs)
+    .sort((a, b) => a.ms - b.ms);
+  const moving = (a: (typeof timed)[number], b: (typeof timed)[number], minutes: number) => {
+    const speed = a.fix.speedKmh !== undefined && b.fix.speedKmh !== undefined ? (a.fix.speedKmh + b.fix.speedKmh) / 2 : undefined;
+    return (speed ?? distanceM(a.fix, b.fix) / 1000 / (minutes / 60)) >= DEFAULT_SPEED_MODEL.movingSpeedKmh;
+  };
+  const last = timed.at(-1);
+  if (!last) return { drivingTodayMin: 0, standingMin: 0 };
+  // The stand under way: back from the last fix while the pairs are standing.
+  let i = timed.length - 1;
+  while (i > 0) {
+    const minutes = (timed[i]!.ms - timed[i - 1]!.ms) / MS_PER_MINUTE;
+    if (minutes > 0 && moving(timed[i - 1]!, timed[i]!, minutes)) break;
+    i -= 1;
+  }
+  const standingMin = (endMs - timed[i]!.ms) / MS_PER_MINUTE;
+  let driving = 0;
+  let stationaryMin = 0;
+  for (; i > 0; i -= 1) {
+    const b = timed[i]!;
+    const a = timed[i - 1]!;
+    const minutes = (b.ms - a.ms) / MS_PER_MINUTE;
+    if (minutes >= minDailyRestMin) break;
+    if (minutes > 0 && moving(a, b, minutes)) {
+      const speedKmh = a.fix.speedKmh !== undefined && b.fix.speedKmh !== undefined ? (a.fix.speedKmh + b.fix.speedKmh) / 2 : undefined;
+      const silent = minutes > DEFAULT_SPEED_MODEL.maxFixGapMin && speedKmh !== undefined;
+      driving += silent ? Math.min(minutes, (distanceM(a.fix, b.fix) / 1000 / speedKmh) * 60) : minutes;
+      stationaryMin = 0;
+    } else {
+      stationaryMin += minutes;
+      if (stationaryMin >= minDailyRestMin) break;
+    }
+  }
+  return { drivingTodayMin: driving, standingMin };
 }

@@ -3,11 +3,12 @@
 //
 // The ETA of a stop is the time the truck reaches it (its ARRIVED milestone), which is what the
 // accuracy report compares against. Between now and then the model adds, in order: the driving
-// time of each leg at the blended speed, the breaks the driving-time rules impose, and at every
-// intermediate stop the wait for its appointment window to open plus its planned dwell.
+// time of each leg at the blended speed, the breaks the driving-time rules impose (and what is left
+// of a daily rest under way), and at every intermediate stop the wait for its appointment window to
+// open plus its planned dwell.
 import { distanceM } from '../geo.js';
 import type { Fix, LatLon, LineString, StopPlan, StopStatus } from '../types.js';
-import { BREAK_RULES, driveWithBreaks, type BreakRuleSet } from './breaks.js';
+import { BREAK_RULES, driveWithBreaks, driveWithRests, type BreakRuleSet } from './breaks.js';
 import { hasUsableRoute, indexRoute, projectOntoRoute, type RoutePosition } from './route-geometry.js';
 import { DEFAULT_SPEED_MODEL, estimateSpeed, type SpeedEstimate, type SpeedModelOptions } from './speed.js';
 import { MS_PER_MINUTE } from './time.js';
@@ -45,6 +46,17 @@ export interface EtaInput {
   breakRules?: BreakRuleSet;
   /** Driving minutes since the driver's last qualifying break (from the ELD when known). */
   drivingMinSinceBreak?: number;
+  /**
+   * Driving minutes since the driver's last daily rest, before the stand under way if any
+   * (domain/eta/driving-time.ts drivingDay); never taken as less than `drivingMinSinceBreak`.
+   */
+  drivingMinToday?: number;
+  /**
+   * Minutes the truck has been standing still at `at`, any length (drivingDay). Longer than a
+   * break, between stops (none ARRIVED), when the daily rest falls due before the next stop, the
+   * stand is taken for that rest: it is finished (a regular rest after it began), not skipped.
+   */
+  standingMin?: number;
   options?: Partial<EtaModelOptions>;
   /** What the tenant's history teaches (domain/eta/history.ts); without it, the model as it always was. */
   history?: EtaHistoryHooks;
@@ -95,6 +107,8 @@ export interface StopEta {
   remainingDistanceM: number;
   drivingMin: number;
   breakMin: number;
+  /** What is left of a daily rest under way (EU 561/2006 Art. 8), 0 without one. */
+  restMin: number;
   /** Planned dwell still to spend at earlier stops (including the one the truck is at). */
   dwellMin: number;
   /** Waiting for appointment windows to open at earlier stops. */
@@ -194,7 +208,7 @@ export function predictEta(input: EtaInput): EtaPredictionDetail {
   const use = { dwellStops: 0, learnedM: 0 };
   let clockMs = atMs;
   let drivingSinceBreak = input.drivingMinSinceBreak ?? 0;
-  const total = { distanceM: 0, drivingMin: 0, breakMin: 0, dwellMin: 0, waitMin: 0 };
+  const total = { distanceM: 0, drivingMin: 0, breakMin: 0, restMin: 0, dwellMin: 0, waitMin: 0 };
 
   // Service at a stop starts when the truck is there and the window is open; the truck leaves
   // after the planned dwell. A wait at least as long as a break counts as that break.
@@ -219,14 +233,38 @@ export function predictEta(input: EtaInput): EtaPredictionDetail {
     drivingSinceBreak = 0;
   }
 
+  // Driving minutes of a leg setting off at the clock, and the metres of it at learned speeds.
+  const legDriving = (index: number) => {
+    const legM = legsM[index]!;
+    const learned = history?.drivingMin && legPaths[index] ? history.drivingMin({ path: legPaths[index], legM, startMs: clockMs, elapsedDrivingMin: total.drivingMin, speed }) : undefined;
+    return { minutes: learned?.minutes ?? legM / 1000 / speed.speedKmh * 60, learnedM: learned?.learnedM ?? 0 };
+  };
+
   const current = ordered.find((stop) => stop.status === 'ARRIVED' && stop.arrivedAt !== undefined);
+
+  // A stand longer than a break between stops, when the day's driving before it leaves too little
+  // to reach the next stop (driveWithRests): the stand is the daily rest the driver owes anyway,
+  // and it ends a regular rest after it began. Otherwise the truck may leave now, as before. Rests
+  // further ahead are not planned: hours ahead, the driving-time estimate is too uncertain to hang
+  // 11 h on (a slow stretch extrapolated would add a rest the driver never needs).
+  const standingMin = input.standingMin ?? 0;
+  if (rule?.dailyRestMin !== undefined && ruleSet && !current && standingMin >= ruleSet.breakMin && standingMin < rule.dailyRestMin) {
+    const clocks = { drivingSinceBreakMin: drivingSinceBreak, drivingTodayMin: Math.max(drivingSinceBreak, input.drivingMinToday ?? 0) };
+    if (driveWithRests(legDriving(0).minutes, clocks, rule).rests > 0) {
+      const restLeftMin = rule.dailyRestMin - standingMin;
+      clockMs += restLeftMin * MS_PER_MINUTE;
+      total.restMin += restLeftMin;
+      drivingSinceBreak = 0;
+    }
+  }
+
   if (current) serve(current, Date.parse(current.arrivedAt!));
 
   const stops: StopEta[] = remaining.map((stop, index) => {
     const legM = legsM[index]!;
-    const learned = history?.drivingMin && legPaths[index] ? history.drivingMin({ path: legPaths[index], legM, startMs: clockMs, elapsedDrivingMin: total.drivingMin, speed }) : undefined;
-    if (learned) use.learnedM += learned.learnedM;
-    const drivingMin = learned?.minutes ?? legM / 1000 / speed.speedKmh * 60;
+    const leg = legDriving(index);
+    use.learnedM += leg.learnedM;
+    const drivingMin = leg.minutes;
     const driven = driveWithBreaks(drivingMin, drivingSinceBreak, rule);
     drivingSinceBreak = driven.drivingSinceBreakMin;
     total.distanceM += legM;
@@ -239,6 +277,7 @@ export function predictEta(input: EtaInput): EtaPredictionDetail {
       remainingDistanceM: total.distanceM,
       drivingMin: total.drivingMin,
       breakMin: total.breakMin,
+      restMin: total.restMin,
       dwellMin: total.dwellMin,
       waitMin: total.waitMin,
     };
@@ -287,6 +326,7 @@ export function predictEtaBaseline(input: BaselineEtaInput): EtaPrediction {
         remainingDistanceM: distance,
         drivingMin,
         breakMin: 0,
+        restMin: 0,
         dwellMin: 0,
         waitMin: 0,
       };
