@@ -68,8 +68,9 @@ function insideCalmZone(rows: NewPosition[]) {
 type FixColumn = Exclude<keyof NewPosition, 'tenant_id' | 'shipment_id' | 'device_id' | 'seq' | 'id' | 'received_at'>;
 
 /**
- * Stores one shipment's fixes in one statement, the shipment's own lookup included (a lone
- * statement per upload is the ingest path's main cost): checks that the shipment is the tenant's
+ * Stores one shipment's fixes in one statement, the shipment's own lookup included (one round
+ * trip per upload, and the assignment checked in the snapshot the fixes are stored in, so a
+ * device reassigned meanwhile cannot slip through): checks that the shipment is the tenant's
  * (and, for a device key, assigned to that device), reserves sequences, inserts what is new with
  * the shipment's device (repeats of a stored fix are skipped), and claims the wake-up when none is
  * outstanding, unless `mayDefer` and every fix lies inside the workflow's calm zone. Nothing is
