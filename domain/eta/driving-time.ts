@@ -20,6 +20,45 @@ export const BREAK_LOOKBACK_MIN = 24 * 60;
 
 const SHORTEST_BREAK_MIN = Math.min(...Object.values(BREAK_RULES).flatMap((rule) => (rule ? [rule.breakMin] : [])));
 
+interface TimedFix {
+  fix: Fix;
+  ms: number;
+}
+
+/** Whether a pair of fixes counts as driving: its speed (the mean of the two reported, else distance over time) reaches the moving speed. */
+function isMovingPair(a: TimedFix, b: TimedFix, minutes: number): boolean {
+  const speed = a.fix.speedKmh !== undefined && b.fix.speedKmh !== undefined ? (a.fix.speedKmh + b.fix.speedKmh) / 2 : undefined;
+  return (speed ?? distanceM(a.fix, b.fix) / 1000 / (minutes / 60)) >= DEFAULT_SPEED_MODEL.movingSpeedKmh;
+}
+
+/**
+ * A pair with one end moving and the other standing (both speeds reported, one below the moving
+ * speed): the truck stopped, or set off, somewhere in between. Its driving part is the time its
+ * straight-line distance takes at the moving end's speed, at most the interval; the rest is
+ * standing, after the driving when the earlier end is the moving one (`drivingFirst`), before it
+ * otherwise. Undefined for any other pair, which is wholly driving or standing (isMovingPair).
+ * Counting the whole of a pair in which the truck stopped or set off as driving (its mean speed,
+ * (80 + 0) / 2, is well above the moving speed) takes up to a fix interval off each end of every
+ * stand: with fixes 5 min apart a 45-min break measured 40 min, and was no break.
+ */
+function splitMixedPair(a: TimedFix, b: TimedFix, minutes: number): { drivingMin: number; standingMin: number; drivingFirst: boolean } | undefined {
+  const va = a.fix.speedKmh;
+  const vb = b.fix.speedKmh;
+  if (va === undefined || vb === undefined || minutes <= 0) return undefined;
+  const moving = DEFAULT_SPEED_MODEL.movingSpeedKmh;
+  if (va >= moving === vb >= moving) return undefined;
+  const speedKmh = va >= moving ? va : vb;
+  const drivingMin = Math.min(minutes, (distanceM(a.fix, b.fix) / 1000 / speedKmh) * 60);
+  return { drivingMin, standingMin: minutes - drivingMin, drivingFirst: va >= moving };
+}
+
+function timedUpTo(fixes: readonly Fix[], endMs: number): TimedFix[] {
+  return fixes
+    .map((fix) => ({ fix, ms: Date.parse(fix.recordedAt) }))
+    .filter(({ ms }) => ms <= endMs)
+    .sort((a, b) => a.ms - b.ms);
+}
+
 /**
  * Whether the last BREAK_WINDOW_MIN of fixes leave room for a daily rest under way: only a truck
  * that has stood at least a break's length can be on one, so only then is the whole day worth
@@ -31,16 +70,13 @@ export function needsDrivingDay(windowFixes: readonly Fix[], at: string): boolea
 
 /**
  * Driving minutes since the driver's last break: walking back from `at`, pairs moving at least
- * the model's moving speed add their time; a stationary stretch or a silence as long as a break
- * ends the walk. Without this the model assumes a rested driver and misses the break a long leg
+ * the model's moving speed add their time, a pair in which the truck stopped or set off its
+ * driving part (splitMixedPair); a stationary stretch or a silence as long as a break ends the
+ * walk. Without this the model assumes a rested driver and misses the break a long leg
  * still needs.
  */
 export function drivingMinSinceBreak(fixes: readonly Fix[], at: string, breakMin: number = EU_BREAK.breakMin): number {
-  const endMs = Date.parse(at);
-  const timed = fixes
-    .map((fix) => ({ fix, ms: Date.parse(fix.recordedAt) }))
-    .filter(({ ms }) => ms <= endMs)
-    .sort((a, b) => a.ms - b.ms);
+  const timed = timedUpTo(fixes, Date.parse(at));
   let driving = 0;
   let stationaryMin = 0;
   for (let i = timed.length - 1; i > 0; i -= 1) {
@@ -48,9 +84,20 @@ export function drivingMinSinceBreak(fixes: readonly Fix[], at: string, breakMin
     const a = timed[i - 1]!;
     const minutes = (b.ms - a.ms) / MS_PER_MINUTE;
     if (minutes >= breakMin) break;
-    const speed = a.fix.speedKmh !== undefined && b.fix.speedKmh !== undefined ? (a.fix.speedKmh + b.fix.speedKmh) / 2 : undefined;
-    const moving = (speed ?? distanceM(a.fix, b.fix) / 1000 / (minutes / 60)) >= DEFAULT_SPEED_MODEL.movingSpeedKmh;
-    if (moving) {
+    const mixed = splitMixedPair(a, b, minutes);
+    if (mixed) {
+      // Walking back: the later part of the pair first.
+      if (!mixed.drivingFirst && mixed.drivingMin > 0) {
+        driving += mixed.drivingMin;
+        stationaryMin = 0;
+      }
+      stationaryMin += mixed.standingMin;
+      if (stationaryMin >= breakMin) break;
+      if (mixed.drivingFirst && mixed.drivingMin > 0) {
+        driving += mixed.drivingMin;
+        stationaryMin = 0;
+      }
+    } else if (isMovingPair(a, b, minutes)) {
       driving += minutes;
       stationaryMin = 0;
     } else {
@@ -79,10 +126,7 @@ export function breakUnderWayMin(
   const breakMin = options.breakMin ?? EU_BREAK.breakMin;
   const awayFromM = options.awayFromM ?? 2_000;
   const endMs = Date.parse(at);
-  const timed = fixes
-    .map((fix) => ({ fix, ms: Date.parse(fix.recordedAt) }))
-    .filter(({ ms }) => ms <= endMs)
-    .sort((a, b) => a.ms - b.ms);
+  const timed = timedUpTo(fixes, endMs);
   const last = timed.at(-1);
   if (!last || stops.some((stop) => distanceM(last.fix, stop.location) <= awayFromM)) return 0;
   let standingSinceMs = last.ms;
@@ -91,9 +135,13 @@ export function breakUnderWayMin(
     const a = timed[i - 1]!;
     const minutes = (b.ms - a.ms) / MS_PER_MINUTE;
     if (minutes <= 0) continue;
-    const speed = a.fix.speedKmh !== undefined && b.fix.speedKmh !== undefined ? (a.fix.speedKmh + b.fix.speedKmh) / 2 : undefined;
-    const moving = (speed ?? distanceM(a.fix, b.fix) / 1000 / (minutes / 60)) >= DEFAULT_SPEED_MODEL.movingSpeedKmh;
-    if (moving) break;
+    const mixed = splitMixedPair(a, b, minutes);
+    if (mixed) {
+      // Stopped within the pair: the stand began once its driving part was done.
+      if (mixed.drivingFirst) standingSinceMs = a.ms + mixed.drivingMin * MS_PER_MINUTE;
+      break;
+    }
+    if (isMovingPair(a, b, minutes)) break;
     standingSinceMs = a.ms;
   }
   const standingMin = (endMs - standingSinceMs) / MS_PER_MINUTE;
@@ -115,31 +163,35 @@ export interface DrivingDay {
  * The driver's day so far, from the fixes, for the daily rest of EU 561/2006 Art. 6 and 8. The
  * stand under way at `at` is measured on its own and does not end the day: whether it is the
  * daily rest depends on how much driving the plan still needs (predictEta decides). Pairs are
- * moving or standing by the same rule as drivingMinSinceBreak. A silence (fixes further apart
+ * moving, standing or split by the same rule as drivingMinSinceBreak. A silence (fixes further apart
  * than the speed model's `maxFixGapMin`, shorter than a daily rest) between two moving fixes
  * counts as the time its straight-line distance takes at their speeds, at most its length: the
  * tracker died on the road, and the driver may have stood in it too.
  */
 export function drivingDay(fixes: readonly Fix[], at: string, minDailyRestMin: number = BREAK_RULES.EU_561_2006!.minDailyRestMin!): DrivingDay {
   const endMs = Date.parse(at);
-  const timed = fixes
-    .map((fix) => ({ fix, ms: Date.parse(fix.recordedAt) }))
-    .filter(({ ms }) => ms <= endMs)
-    .sort((a, b) => a.ms - b.ms);
-  const moving = (a: (typeof timed)[number], b: (typeof timed)[number], minutes: number) => {
-    const speed = a.fix.speedKmh !== undefined && b.fix.speedKmh !== undefined ? (a.fix.speedKmh + b.fix.speedKmh) / 2 : undefined;
-    return (speed ?? distanceM(a.fix, b.fix) / 1000 / (minutes / 60)) >= DEFAULT_SPEED_MODEL.movingSpeedKmh;
-  };
+  const timed = timedUpTo(fixes, endMs);
   const last = timed.at(-1);
   if (!last) return { drivingTodayMin: 0, standingMin: 0 };
-  // The stand under way: back from the last fix while the pairs are standing.
+  // The stand under way: back from the last fix while the pairs are standing, and the standing
+  // part of a pair in which the truck stopped.
   let i = timed.length - 1;
+  let standStartMs = last.ms;
   while (i > 0) {
-    const minutes = (timed[i]!.ms - timed[i - 1]!.ms) / MS_PER_MINUTE;
-    if (minutes > 0 && moving(timed[i - 1]!, timed[i]!, minutes)) break;
+    const a = timed[i - 1]!;
+    const b = timed[i]!;
+    const minutes = (b.ms - a.ms) / MS_PER_MINUTE;
+    const mixed = splitMixedPair(a, b, minutes);
+    if (mixed) {
+      if (mixed.drivingFirst) standStartMs = a.ms + mixed.drivingMin * MS_PER_MINUTE;
+      break;
+    }
+    if (minutes > 0 && isMovingPair(a, b, minutes)) break;
     i -= 1;
+    standStartMs = timed[i]!.ms;
   }
-  const standingMin = (endMs - timed[i]!.ms) / MS_PER_MINUTE;
+  const standingMin = (endMs - standStartMs) / MS_PER_MINUTE;
+  const standIndex = i;
   let driving = 0;
   let stationaryMin = 0;
   for (; i > 0; i -= 1) {
@@ -147,7 +199,23 @@ export function drivingDay(fixes: readonly Fix[], at: string, minDailyRestMin: n
     const a = timed[i - 1]!;
     const minutes = (b.ms - a.ms) / MS_PER_MINUTE;
     if (minutes >= minDailyRestMin) break;
-    if (minutes > 0 && moving(a, b, minutes)) {
+    const mixed = splitMixedPair(a, b, minutes);
+    if (mixed) {
+      // Walking back: the later part first; a stop at the end of the pair that opens the stand
+      // under way is part of that stand, not of the day.
+      if (!mixed.drivingFirst && mixed.drivingMin > 0) {
+        driving += mixed.drivingMin;
+        stationaryMin = 0;
+      }
+      if (!(i === standIndex && mixed.drivingFirst)) {
+        stationaryMin += mixed.standingMin;
+        if (stationaryMin >= minDailyRestMin) break;
+      }
+      if (mixed.drivingFirst && mixed.drivingMin > 0) {
+        driving += mixed.drivingMin;
+        stationaryMin = 0;
+      }
+    } else if (minutes > 0 && isMovingPair(a, b, minutes)) {
       const speedKmh = a.fix.speedKmh !== undefined && b.fix.speedKmh !== undefined ? (a.fix.speedKmh + b.fix.speedKmh) / 2 : undefined;
       const silent = minutes > DEFAULT_SPEED_MODEL.maxFixGapMin && speedKmh !== undefined;
       driving += silent ? Math.min(minutes, (distanceM(a.fix, b.fix) / 1000 / speedKmh) * 60) : minutes;

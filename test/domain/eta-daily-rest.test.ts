@@ -67,15 +67,16 @@ describe('drivingDay: the driver’s day from the fixes', () => {
   it('sums the driving across breaks and stops shorter than a daily rest, and measures the stand under way apart', () => {
     const fixes = [...drive(0, 270, 80, 0), ...stand(275, 320, 360), ...drive(325, 595, 80, 360), ...stand(600, 1230, 720)];
     const day = drivingDay(fixes, iso(1230));
-    // 270 + 270, and 5 min for each of the three pairs with one moving end (into and out of the break, into the stand).
-    expect(day.drivingTodayMin).toBe(555);
-    expect(day.standingMin).toBe(1230 - 600);
-    expect(drivingDay(fixes, iso(400))).toEqual({ drivingTodayMin: 270 + 5 + 5 + 75, standingMin: 0 });
+    // 270 + 270: the pairs with one moving end (into and out of the break, into the stand) cover no
+    // distance, so they drive nothing, and the stand under way began at the last moving fix.
+    expect(day.drivingTodayMin).toBe(540);
+    expect(day.standingMin).toBe(1230 - 595);
+    expect(drivingDay(fixes, iso(400))).toEqual({ drivingTodayMin: 270 + 75, standingMin: 0 });
   });
 
   it('a stand as long as a (reduced) daily rest ends the day', () => {
     const fixes = [...drive(0, 120, 80, 0), ...stand(125, 125 + 540, 160), ...drive(125 + 545, 125 + 605, 80, 160)];
-    expect(drivingDay(fixes, iso(125 + 605)).drivingTodayMin).toBe(65);
+    expect(drivingDay(fixes, iso(125 + 605)).drivingTodayMin).toBe(60);
   });
 
   it('a silence between two moving fixes counts as the time its distance takes at their speed, at most its length', () => {
@@ -128,11 +129,11 @@ describe('predictBoth: the driving day read from the fixes', () => {
     const fixes = [...drive(0, 270, 80, 0), ...stand(275, 320, 360), ...drive(325, 595, 80, 360), ...stand(600, 1230, 720)];
     const progress = { predictedAt: iso(1230), position: northKm(720), stops: [{ sequence: 1, status: 'DEPARTED' as const, arrivedAt: iso(0) }] };
     const { model } = predictBoth({ plan, progress, recentFixes: fixes, historicalSpeedKmh: 80 });
-    // Stood since minute 600: the rest ends at 600 + 660 = 1260, then 40 km at 80 km/h.
-    expect(model.stops[0]).toMatchObject({ sequence: 2, restMin: 30, eta: iso(1260 + 30) });
-    // Two hours into the same stand the driver's day is over too: the rest's remaining 9 h are ahead.
+    // Stood since minute 595 (the last moving fix, already at the spot): the rest ends at 595 + 660 = 1255, then 40 km at 80 km/h.
+    expect(model.stops[0]).toMatchObject({ sequence: 2, restMin: 25, eta: iso(1255 + 30) });
+    // Two hours into the same stand the driver's day is over too: the rest's remaining 8 h 55 min are ahead.
     const early = predictBoth({ plan, progress: { ...progress, predictedAt: iso(720) }, recentFixes: fixes.filter((f) => f.recordedAt <= iso(720)), historicalSpeedKmh: 80 });
-    expect(early.model.stops[0]).toMatchObject({ restMin: 540, eta: iso(1260 + 30) });
+    expect(early.model.stops[0]).toMatchObject({ restMin: 535, eta: iso(1255 + 30) });
   });
 });
 

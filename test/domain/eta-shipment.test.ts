@@ -11,11 +11,13 @@ const every = (from: number, to: number, speedKmh: number) => Array.from({ lengt
 describe('driving time since the last break, from fixes', () => {
   it('counts moving time back to a 45-min stop or silence, not across it', () => {
     const fixes = [...every(0, 120, 80), ...every(125, 170, 0), ...every(175, 300, 80)];
-    // 45 min between stationary fixes (125→170) ended the previous driving period.
-    expect(drivingMinSinceBreak(fixes, fix(300, 80).recordedAt)).toBe(130);
+    // 45 min between stationary fixes (125→170) ended the previous driving period. The pair into it
+    // counts as driving only for the distance it covers at the moving end's speed (this fixture's
+    // stopped fixes still creep north, 5.6 km in 5 min: 4.2 min at 80 km/h).
+    expect(drivingMinSinceBreak(fixes, fix(300, 80).recordedAt)).toBeCloseTo(125 + 25 / 6, 1);
     expect(drivingMinSinceBreak([...every(0, 60, 80), ...every(110, 200, 80)], fix(200, 80).recordedAt)).toBe(90);
-    // A short halt is no break: only its 15 min between stationary fixes are not driving.
-    expect(drivingMinSinceBreak([...every(0, 60, 80), ...every(65, 80, 0), ...every(85, 120, 80)], fix(120, 80).recordedAt)).toBe(120 - 15);
+    // A short halt is no break: its 15 min between stationary fixes, and what the pairs into and out of it did not drive, are not driving.
+    expect(drivingMinSinceBreak([...every(0, 60, 80), ...every(65, 80, 0), ...every(85, 120, 80)], fix(120, 80).recordedAt)).toBeCloseTo(95 + 2 * (25 / 6), 1);
   });
 });
 
