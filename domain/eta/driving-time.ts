@@ -77,32 +77,49 @@ export function needsDrivingDay(windowFixes: readonly Fix[], at: string): boolea
  */
 export function drivingMinSinceBreak(fixes: readonly Fix[], at: string, breakMin: number = EU_BREAK.breakMin): number {
   const timed = timedUpTo(fixes, Date.parse(at));
+  return drivingBack(timed, timed.length - 1, breakMin, { movingMin: (_a, _b, minutes) => minutes });
+}
+
+/** What a pair drove and stood, in the order met walking back (its later part first). */
+function partsWalkingBack(a: TimedFix, b: TimedFix, minutes: number, movingMin: MovingMinutes): { driving: boolean; minutes: number }[] {
+  const mixed = splitMixedPair(a, b, minutes);
+  if (mixed) {
+    const driving = { driving: true, minutes: mixed.drivingMin };
+    const standing = { driving: false, minutes: mixed.standingMin };
+    return mixed.drivingFirst ? [standing, driving] : [driving, standing];
+  }
+  if (minutes > 0 && isMovingPair(a, b, minutes)) return [{ driving: true, minutes: movingMin(a, b, minutes) }];
+  return [{ driving: false, minutes }];
+}
+
+/** How much of a moving pair counts as driving. */
+type MovingMinutes = (a: TimedFix, b: TimedFix, minutes: number) => number;
+
+/**
+ * Driving minutes walking back over the pairs before `timed[from]`, until a stretch of standing (or
+ * one pair, a silence) of `standMin` ends the walk. With `afterStandUnderWay`, `from` is where the
+ * stand under way began, and the standing part of the pair it began in is that stand's, not this
+ * walk's.
+ */
+function drivingBack(timed: readonly TimedFix[], from: number, standMin: number, options: { movingMin: MovingMinutes; afterStandUnderWay?: boolean }): number {
   let driving = 0;
-  let stationaryMin = 0;
-  for (let i = timed.length - 1; i > 0; i -= 1) {
-    const b = timed[i]!;
+  let standing = 0;
+  for (let i = from; i > 0; i -= 1) {
     const a = timed[i - 1]!;
+    const b = timed[i]!;
     const minutes = (b.ms - a.ms) / MS_PER_MINUTE;
-    if (minutes >= breakMin) break;
-    const mixed = splitMixedPair(a, b, minutes);
-    if (mixed) {
-      // Walking back: the later part of the pair first.
-      if (!mixed.drivingFirst && mixed.drivingMin > 0) {
-        driving += mixed.drivingMin;
-        stationaryMin = 0;
+    if (minutes >= standMin) break;
+    const parts = partsWalkingBack(a, b, minutes, options.movingMin);
+    for (const [k, part] of parts.entries()) {
+      if (part.driving) {
+        if (part.minutes > 0) {
+          driving += part.minutes;
+          standing = 0;
+        }
+      } else if (!(options.afterStandUnderWay && i === from && k === 0)) {
+        standing += part.minutes;
+        if (standing >= standMin) return driving;
       }
-      stationaryMin += mixed.standingMin;
-      if (stationaryMin >= breakMin) break;
-      if (mixed.drivingFirst && mixed.drivingMin > 0) {
-        driving += mixed.drivingMin;
-        stationaryMin = 0;
-      }
-    } else if (isMovingPair(a, b, minutes)) {
-      driving += minutes;
-      stationaryMin = 0;
-    } else {
-      stationaryMin += minutes;
-      if (stationaryMin >= breakMin) break;
     }
   }
   return driving;
@@ -191,39 +208,13 @@ export function drivingDay(fixes: readonly Fix[], at: string, minDailyRestMin: n
     standStartMs = timed[i]!.ms;
   }
   const standingMin = (endMs - standStartMs) / MS_PER_MINUTE;
-  const standIndex = i;
-  let driving = 0;
-  let stationaryMin = 0;
-  for (; i > 0; i -= 1) {
-    const b = timed[i]!;
-    const a = timed[i - 1]!;
-    const minutes = (b.ms - a.ms) / MS_PER_MINUTE;
-    if (minutes >= minDailyRestMin) break;
-    const mixed = splitMixedPair(a, b, minutes);
-    if (mixed) {
-      // Walking back: the later part first; a stop at the end of the pair that opens the stand
-      // under way is part of that stand, not of the day.
-      if (!mixed.drivingFirst && mixed.drivingMin > 0) {
-        driving += mixed.drivingMin;
-        stationaryMin = 0;
-      }
-      if (!(i === standIndex && mixed.drivingFirst)) {
-        stationaryMin += mixed.standingMin;
-        if (stationaryMin >= minDailyRestMin) break;
-      }
-      if (mixed.drivingFirst && mixed.drivingMin > 0) {
-        driving += mixed.drivingMin;
-        stationaryMin = 0;
-      }
-    } else if (minutes > 0 && isMovingPair(a, b, minutes)) {
-      const speedKmh = a.fix.speedKmh !== undefined && b.fix.speedKmh !== undefined ? (a.fix.speedKmh + b.fix.speedKmh) / 2 : undefined;
-      const silent = minutes > DEFAULT_SPEED_MODEL.maxFixGapMin && speedKmh !== undefined;
-      driving += silent ? Math.min(minutes, (distanceM(a.fix, b.fix) / 1000 / speedKmh) * 60) : minutes;
-      stationaryMin = 0;
-    } else {
-      stationaryMin += minutes;
-      if (stationaryMin >= minDailyRestMin) break;
-    }
-  }
-  return { drivingTodayMin: driving, standingMin };
+  const drivingTodayMin = drivingBack(timed, i, minDailyRestMin, { movingMin: silenceByDistance, afterStandUnderWay: true });
+  return { drivingTodayMin, standingMin };
 }
+
+/** A moving pair further apart than the speed model's gap: the time its distance takes at its speed, at most its length. */
+const silenceByDistance: MovingMinutes = (a, b, minutes) => {
+  const speedKmh = a.fix.speedKmh !== undefined && b.fix.speedKmh !== undefined ? (a.fix.speedKmh + b.fix.speedKmh) / 2 : undefined;
+  const silent = minutes > DEFAULT_SPEED_MODEL.maxFixGapMin && speedKmh !== undefined;
+  return silent ? Math.min(minutes, (distanceM(a.fix, b.fix) / 1000 / speedKmh) * 60) : minutes;
+};
