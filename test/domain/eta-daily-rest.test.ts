@@ -117,15 +117,20 @@ describe('predictEta: a daily rest under way', () => {
   });
 });
 
+/** A pickup at km 0 and a delivery `km` north, on a straight route. */
+function depotToStore(km: number): EtaPlan {
+  return {
+    stops: [
+      { sequence: 1, type: 'pickup', name: 'Depot', location: northKm(0), geofenceRadiusM: 500 },
+      { sequence: 2, type: 'delivery', name: 'Store', location: northKm(km), geofenceRadiusM: 500 },
+    ],
+    route: routeThrough(northKm(0), northKm(km)),
+  };
+}
+
 describe('predictBoth: the driving day read from the fixes', () => {
   it('a truck parked for the night after its 9 h of driving is predicted to leave when its 11 h are up', () => {
-    const plan: EtaPlan = {
-      stops: [
-        { sequence: 1, type: 'pickup', name: 'Depot', location: northKm(0), geofenceRadiusM: 500 },
-        { sequence: 2, type: 'delivery', name: 'Store', location: northKm(760), geofenceRadiusM: 500 },
-      ],
-      route: routeThrough(northKm(0), northKm(760)),
-    };
+    const plan = depotToStore(760);
     const fixes = [...drive(0, 270, 80, 0), ...stand(275, 320, 360), ...drive(325, 595, 80, 360), ...stand(600, 1230, 720)];
     const progress = { predictedAt: iso(1230), position: northKm(720), stops: [{ sequence: 1, status: 'DEPARTED' as const, arrivedAt: iso(0) }] };
     const { model } = predictBoth({ plan, progress, recentFixes: fixes, historicalSpeedKmh: 80 });
@@ -138,13 +143,7 @@ describe('predictBoth: the driving day read from the fixes', () => {
 });
 
 describe('needsDrivingDay: when the activity reads the whole day', () => {
-  const plan: EtaPlan = {
-    stops: [
-      { sequence: 1, type: 'pickup', name: 'Depot', location: northKm(0), geofenceRadiusM: 500 },
-      { sequence: 2, type: 'delivery', name: 'Store', location: northKm(900), geofenceRadiusM: 500 },
-    ],
-    route: routeThrough(northKm(0), northKm(900)),
-  };
+  const plan = depotToStore(900);
   const dayOf = [...drive(0, 270, 80, 0), ...stand(275, 320, 360), ...drive(325, 595, 80, 360), ...stand(600, 700, 720)];
   const window = (fixes: Fix[], at: number) => fixes.filter((f) => f.recordedAt >= iso(at - 315) && f.recordedAt <= iso(at));
 
